@@ -1,0 +1,7 @@
+"""The stack stage: not built yet (issue #5)."""
+
+from deploy import not_built
+
+
+def apply(run, settings) -> None:
+    not_built("stack", issue=5)

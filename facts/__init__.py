@@ -1,0 +1,1 @@
+"""Custom pyinfra facts, one module per domain, each with JSON fixture tests under tests/facts/."""

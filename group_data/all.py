@@ -1,0 +1,133 @@
+"""Every setting of the engine, with a safe default and a comment.
+
+This file is the public API. pyinfra merges it under the group files (proxmox.py, docker_guests.py),
+the inventory's host data and `--data key=value` (highest). deploy.py validates the merged result
+for every host before anything is changed, and lists every problem at once.
+Secrets never go here: they live in `secrets_file` (see the README).
+"""
+
+# ---------------------------------------------------------------------------------------------- run
+
+# Stages to run, in this order: preflight,host,guests,docker,stack,wire,verify. Preflight always
+# runs first and changes nothing. Example for one run: `pyinfra inventory.py deploy.py --data stages=host`.
+stages = "preflight,host,guests,docker,stack,wire,verify"
+
+# The secrets file on this machine (the controller), created 0600 and kept outside git. The engine
+# writes the values it can invent (app passwords, API keys) and asks you for the rest
+# (pve_password or pve_token_id + pve_token_secret, vpn_wireguard_private_key).
+secrets_file = "~/.config/mediabox/secrets.yml"
+
+# --------------------------------------------------------------------------------------------- site
+
+# IANA time zone for the host, the guests and every app.
+timezone = "Etc/UTC"
+
+# The uid/gid apps run as inside the guest (PUID/PGID of the linuxserver images). On the host, files
+# belong to guest_id_offset + puid (101000 with the defaults), as Proxmox maps unprivileged guests.
+puid = 1000
+pgid = 1000
+guest_id_offset = 100000
+
+# An apt proxy for the host and the guests (e.g. apt-cacher-ng at 'http://192.168.1.5:3142'); None: direct.
+apt_proxy = None
+
+# The preset that decides which services run: '8gb' (a ZimaBoard with 8 GB) or '16gb' (adds
+# TubeArchivist with Elasticsearch and Redis, and IPFS). Each <service>_enabled below overrides it.
+profile = "8gb"
+
+# ------------------------------------------------------------------------------------------ storage
+
+# The btrfs RAID1 pool: mounted here, with the appdata, data and snapshots subvolumes inside.
+storage_mount = "/mnt/storage"
+pool_label = "media"
+
+# The two pool disks, by /dev/disk/by-id path (never /dev/sdX). Set these in the inventory.
+pool_disks = []
+
+# Serials of pool disks that may be wiped even though they carry data or a filesystem. Empty: a disk
+# with any signature is refused, and nothing is written to it.
+pool_wipe_serials = []
+
+# ---------------------------------------------------------------------------------- Proxmox host
+
+# The API address; None uses the host's SSH address. Port 8006 is Proxmox's.
+pve_api_host = None
+pve_api_port = 8006
+
+# The node name (`hostname` on the host; 'pve' on a fresh install).
+pve_node = "pve"
+
+# How the engine logs in: 'password' (a root@pam ticket: needed for bind mounts, devN and keyctl)
+# or 'token' (pve_token_id + pve_token_secret in the secrets file).
+pve_auth = "password"
+pve_user = "root@pam"
+
+# A copy of the host's /etc/pve/pve-root-ca.pem, so the API's certificate is verified. Required:
+# the engine never talks to the API unverified.
+pve_ca_file = None
+
+# Memory kept for Proxmox itself when the guests' memory is budgeted.
+host_memory_reserve_mb = 1024
+
+# ------------------------------------------------------------------------------------ Docker guest
+# Per guest: set guest_ip and guest_gateway on each guest in the inventory; the rest has defaults.
+
+guest_vmid = 200  # the guest's Proxmox id; an existing guest with this id that the engine did not make is refused
+guest_hostname = "media"  # the guest's host name
+guest_ip = None  # with prefix length, e.g. "192.168.1.20/24"; the inventory's SSH address must match
+guest_gateway = None  # e.g. "192.168.1.1"
+guest_bridge = "vmbr0"  # the Proxmox bridge on the LAN
+guest_nameserver = None  # None: the host's DNS settings
+guest_cores = 4  # CPU cores (a ZimaBoard N3450 has 4)
+guest_memory_mb = None  # None: 6144 for profile "8gb", 12288 for "16gb"
+guest_swap_mb = 512  # swap in MB
+guest_disk_gb = 16  # root disk: the OS, Docker and its images; media lives on the pool
+guest_storage = "local-lvm"  # Proxmox storage for the root disk
+guest_template = "debian-12-standard_12.7-1_amd64.tar.zst"  # downloaded to storage `local` when missing
+
+# ----------------------------------------------------------------------------- Docker network
+
+# The stack's network. Services get fixed addresses below docker_ip_range; Docker hands out the rest.
+docker_subnet = "172.20.0.0/16"
+docker_ip_range = "172.20.128.0/17"
+
+# Overrides of the catalog (mediabox/catalog.py), by service name, e.g. {"jellyfin": 2048}.
+service_ports = {}  # host port of each web UI, e.g. {"sonarr": 8990}
+service_ips = {}  # fixed address in docker_subnet, e.g. {"sonarr": "172.20.0.50"}
+service_memory_mb = {}  # memory limit in MB; the RAM planner refuses an over-commit of guest_memory_mb
+
+# -------------------------------------------------------------------------------------------- VPN
+
+# gluetun's VPN_SERVICE_PROVIDER and VPN_TYPE. The private key goes in the secrets file as
+# vpn_wireguard_private_key (or vpn_openvpn_user / vpn_openvpn_password for OpenVPN).
+vpn_provider = "custom"
+vpn_type = "wireguard"
+
+# --------------------------------------------------------------------------------------- Jellyfin
+
+# Hardware transcoding through /dev/dri: 'qsv' (Intel Quick Sync), 'vaapi', or 'none'.
+jellyfin_hwaccel = "qsv"
+
+# ---------------------------------------------------------------------------------------- services
+# True or False switches a service on or off; None follows the profile preset.
+
+gluetun_enabled = None  # VPN: qBittorrent, Prowlarr and autobrr use its network (kill switch)
+qbittorrent_enabled = None  # torrent client, behind the VPN, port 8080
+prowlarr_enabled = None  # indexer manager, behind the VPN, port 9696
+autobrr_enabled = None  # IRC announce grabber, behind the VPN, port 7474
+sonarr_enabled = None  # TV, port 8989
+radarr_enabled = None  # movies, port 7878
+lidarr_enabled = None  # music, port 8686
+readarr_enabled = False  # books: retired upstream in 2025, opt-in only, port 8787
+mylar3_enabled = None  # comics, port 8090
+whisparr_enabled = False  # adult content, opt-in, port 6969
+jellyfin_enabled = None  # media server, port 8096
+audiobookshelf_enabled = None  # audiobooks and podcasts, port 13378
+podgrab_enabled = False  # podcasts: unmaintained, Audiobookshelf replaces it, port 8480
+seerr_enabled = None  # requests (Jellyseerr, now Seerr), port 5055
+tubearchivist_enabled = None  # YouTube archive (16gb), port 8000
+tubearchivist_es_enabled = None  # its Elasticsearch (16gb)
+tubearchivist_redis_enabled = None  # its Redis (16gb)
+ipfs_enabled = None  # IPFS node, kubo with the lowpower profile (16gb), port 5001
+homepage_enabled = None  # dashboard, port 3000
+updater_enabled = False  # image update notifier (a maintained watchtower fork), opt-in

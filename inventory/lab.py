@@ -1,0 +1,47 @@
+"""The local lab (`make lab-up`): a Proxmox-host stand-in and a Docker guest in real LXC containers,
+two loop-device disks, and fakepve serving the Proxmox API. Addresses come from lab/topology.py,
+so the lab and these settings cannot disagree.
+"""
+
+import os.path as _path
+
+import lab.topology as _lab
+
+_connection = {
+    "ssh_user": "root",
+    "ssh_key": _path.join(_lab.LAB_DIR, "id_ed25519"),
+    "ssh_known_hosts_file": _path.join(_lab.LAB_DIR, "known_hosts"),
+    "ssh_strict_host_key_checking": "yes",
+}
+
+# Settings every lab host shares (the rest are group_data/all.py's defaults).
+_site = {
+    "secrets_file": _path.join(_lab.LAB_DIR, "secrets.yml"),
+    "apt_proxy": _lab.APT_PROXY,
+    "jellyfin_hwaccel": "none",  # the lab machine has no /dev/dri
+}
+
+proxmox = [
+    (_lab.PVE_HOST["name"], {
+        **_connection,
+        **_site,
+        "ssh_hostname": _lab.PVE_HOST["ip"],
+        "pve_api_host": _lab.PVE_API["host"],
+        "pve_api_port": _lab.PVE_API["port"],
+        "pve_node": _lab.PVE_HOST["node"],
+        "pve_ca_file": _path.join(_lab.LAB_DIR, "pve", "ca.pem"),
+        "pool_disks": [disk["by_id"] for disk in _lab.DISKS],
+    }),
+]
+
+docker_guests = [
+    (_lab.DOCKER_GUEST["name"], {
+        **_connection,
+        **_site,
+        "ssh_hostname": _lab.DOCKER_GUEST["ip"],
+        "guest_vmid": _lab.DOCKER_GUEST["vmid"],
+        "guest_hostname": _lab.DOCKER_GUEST["hostname"],
+        "guest_ip": f"{_lab.DOCKER_GUEST['ip']}/{_lab.PREFIX}",
+        "guest_gateway": _lab.GATEWAY,
+    }),
+]

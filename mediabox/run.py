@@ -1,0 +1,68 @@
+"""Validate a whole pyinfra inventory's settings and secrets at once.
+
+`validate(inventory)` is what deploy.py calls before any stage; `load_inventory(path)` builds the same
+inventory pyinfra's CLI would (group_data merged, `--data` overrides on top) for the lab and tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mediabox import secrets as secrets_file
+from mediabox.secrets import Secrets
+from mediabox.settings import ROLES, Problem, Settings, SettingsError, check_host, check_inventory, merge, parse
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Run:
+    """Everything validated for one run: each host's settings and roles, and the secrets."""
+
+    settings: dict[str, Settings]
+    roles: dict[str, frozenset[str]]
+    secrets: Secrets
+
+    def hosts_in(self, role: str) -> list[str]:
+        return [name for name, roles in self.roles.items() if role in roles]
+
+
+def validate(inventory: Any) -> Run:
+    """Every host's data against the model, then across hosts, then the secrets; raises SettingsError
+    listing every problem."""
+    found: list[tuple[str, Problem]] = []
+    parsed = []
+    for host in inventory:
+        data = host.data.dict()
+        roles = frozenset(host.groups) & frozenset(ROLES)
+        address = data.get("ssh_hostname") or host.name
+        settings, problems = parse(data)
+        if settings is not None:
+            bad_keys = {p.key for p in problems}
+            problems += [p for p in check_host(settings, set(roles), address) if p.key not in bad_keys]
+            parsed.append((host.name, settings, set(roles), address))
+        found += [(host.name, p) for p in problems]
+    found += [("", p) for p in check_inventory(parsed)]
+    if found:
+        raise SettingsError(merge(found))
+    all_settings = [s for _, s, _, _ in parsed]
+    loaded, problems = secrets_file.load(all_settings)
+    if problems:
+        raise SettingsError(problems)
+    return Run(
+        settings={name: s for name, s, _, _ in parsed},
+        roles={name: frozenset(roles) for name, _, roles, _ in parsed},
+        secrets=loaded,
+    )
+
+
+def load_inventory(path: str | Path, override_data: dict[str, Any] | None = None) -> Any:
+    """The inventory pyinfra's CLI would build from this file, run from the repo root."""
+    from pyinfra.api.state import State
+    from pyinfra.context import ctx_state
+    from pyinfra_cli.inventory import make_inventory
+
+    with ctx_state.use(State()):
+        return make_inventory(str(path), cwd=str(REPO), override_data=override_data or {})

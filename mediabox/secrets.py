@@ -1,0 +1,130 @@
+"""The secrets file: a YAML map on the controller, 0600, outside git.
+
+The engine generates what it can invent (app API keys and passwords) and requires from the user what
+it cannot (Proxmox credentials, VPN keys). Values are never printed: Secrets hides them in repr and
+problems name only the key and the file.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets as _random
+import stat
+from pathlib import Path
+
+import yaml
+
+from mediabox.settings import Problem, Settings
+
+# How each generated kind is made: *arr API keys are 32 lowercase hex characters.
+_GENERATORS = {
+    "api_key": lambda: _random.token_hex(16),
+    "password": lambda: _random.token_urlsafe(18),
+}
+
+
+class Secrets:
+    """Read-only access to the secrets; repr and str never show a value."""
+
+    def __init__(self, path: Path, values: dict[str, str]):
+        self.path = path
+        self._values = dict(values)
+
+    def __getitem__(self, name: str) -> str:
+        return self._values[name]
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        return self._values.get(name, default)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._values
+
+    def __repr__(self) -> str:
+        return f"<Secrets {self.path} ({len(self._values)} values)>"
+
+    __str__ = __repr__
+
+
+def required(s: Settings) -> dict[str, str]:
+    """Secrets only the user can give, for these settings: name -> what it is."""
+    needed = {}
+    if s.pve_auth == "password":
+        needed["pve_password"] = f"the password of {s.pve_user} on the Proxmox host"
+    else:
+        needed["pve_token_id"] = "the API token id, like 'root@pam!mediabox'"
+        needed["pve_token_secret"] = "the API token's secret (a UUID)"
+    if s.enabled("gluetun"):
+        if s.vpn_type == "wireguard":
+            needed["vpn_wireguard_private_key"] = "your VPN provider's WireGuard private key"
+        else:
+            needed["vpn_openvpn_user"] = "your VPN provider's OpenVPN user name"
+            needed["vpn_openvpn_password"] = "your VPN provider's OpenVPN password"
+    return needed
+
+
+def generated(s: Settings) -> dict[str, str]:
+    """Secrets the engine makes for the enabled services: name -> kind."""
+    return {f"{svc.name}_{kind}": kind for svc in s.enabled_services() for kind in svc.secrets}
+
+
+def load(all_settings: list[Settings]) -> tuple[Secrets | None, list[Problem]]:
+    """Read the secrets file, add generated values that are missing, report what the user must add.
+
+    The file is written only when generated values are added, atomically and 0600.
+    """
+    path = Path(all_settings[0].secrets_file).expanduser()
+    values, problems = _read(path)
+    if problems:
+        return None, problems
+    for s in all_settings:
+        for name, what in required(s).items():
+            if not values.get(name):
+                problems.append(Problem("secrets_file", str(path), f"lacks {name} ({what})",
+                                        f"add a line `{name}: <value>` to {path}"))
+    if problems:
+        return None, _unique(problems)
+    missing = {name: kind for s in all_settings for name, kind in generated(s).items() if name not in values}
+    if missing:
+        values.update({name: _GENERATORS[kind]() for name, kind in missing.items()})
+        write(path, values)
+    return Secrets(path, values), []
+
+
+def _read(path: Path) -> tuple[dict[str, str], list[Problem]]:
+    if not path.exists():
+        return {}, []
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        return {}, [Problem("secrets_file", str(path), f"readable by other users (mode {mode:04o})",
+                            f"run `chmod 600 {path}`")]
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        return {}, [Problem("secrets_file", str(path), f"not valid YAML{where}",
+                            "write one `name: value` per line")]
+    if not isinstance(data, dict) or not all(isinstance(v, (str, int)) for v in data.values()):
+        return {}, [Problem("secrets_file", str(path), "not a map of names to text values",
+                            "write one `name: value` per line")]
+    return {str(k): str(v) for k, v in data.items()}, []
+
+
+def write(path: Path, values: dict[str, str]) -> None:
+    """Write the whole file atomically, 0600, its folder 0700."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write("# mediabox secrets: keep this file private (0600) and out of git.\n")
+        yaml.safe_dump(dict(sorted(values.items())), handle, default_flow_style=False)
+    os.replace(tmp, path)
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    seen, out = set(), []
+    for p in problems:
+        if p.message not in seen:
+            seen.add(p.message)
+            out.append(p)
+    return out
