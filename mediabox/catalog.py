@@ -31,31 +31,33 @@ class Service:
 BOTH = PROFILES
 BIG = ("16gb",)
 
+VPN = {"vpn": True, "requires": ("gluetun",)}
+API_KEY, PASSWORD = ("api_key",), ("password",)
+
 SERVICES: dict[str, Service] = {
     s.name: s
     for s in (
         Service("gluetun", "Gluetun VPN", 2, 128, 64, profiles=BOTH,
                 notes="Holds the network of qbittorrent, prowlarr and autobrr: the kill switch."),
-        Service("qbittorrent", "qBittorrent", 3, 512, 256, port=8080, vpn=True, profiles=BOTH,
-                requires=("gluetun",), secrets=("password",)),
-        Service("prowlarr", "Prowlarr", 4, 256, 128, port=9696, vpn=True, profiles=BOTH, requires=("gluetun",), secrets=("api_key",)),
-        Service("autobrr", "autobrr", 5, 128, 64, port=7474, vpn=True, profiles=BOTH, requires=("gluetun",), secrets=("api_key", "password")),
-        Service("sonarr", "Sonarr", 10, 384, 256, port=8989, profiles=BOTH, secrets=("api_key",)),
-        Service("radarr", "Radarr", 11, 384, 256, port=7878, profiles=BOTH, secrets=("api_key",)),
-        Service("lidarr", "Lidarr", 12, 384, 256, port=8686, profiles=BOTH, secrets=("api_key",)),
-        Service("readarr", "Readarr", 13, 384, 256, port=8787,
+        Service("qbittorrent", "qBittorrent", 3, 512, 256, port=8080, profiles=BOTH, secrets=PASSWORD, **VPN),
+        Service("prowlarr", "Prowlarr", 4, 256, 128, port=9696, profiles=BOTH, secrets=API_KEY, **VPN),
+        Service("autobrr", "autobrr", 5, 128, 64, port=7474, profiles=BOTH, secrets=API_KEY + PASSWORD, **VPN),
+        Service("sonarr", "Sonarr", 10, 384, 256, port=8989, profiles=BOTH, secrets=API_KEY),
+        Service("radarr", "Radarr", 11, 384, 256, port=7878, profiles=BOTH, secrets=API_KEY),
+        Service("lidarr", "Lidarr", 12, 384, 256, port=8686, profiles=BOTH, secrets=API_KEY),
+        Service("readarr", "Readarr", 13, 384, 256, port=8787, secrets=API_KEY,
                 deprecated="retired upstream in June 2025 (archived, metadata server offline); "
-                "use Audiobookshelf for audiobooks", secrets=("api_key",)),
-        Service("mylar3", "Mylar3", 14, 256, 128, port=8090, profiles=BOTH, secrets=("api_key",)),
-        Service("whisparr", "Whisparr", 15, 384, 256, port=6969, secrets=("api_key",)),
-        Service("jellyfin", "Jellyfin", 20, 1536, 512, port=8096, profiles=BOTH, secrets=("password",)),
-        Service("audiobookshelf", "Audiobookshelf", 21, 256, 128, port=13378, profiles=BOTH, secrets=("password",)),
+                "use Audiobookshelf for audiobooks"),
+        Service("mylar3", "Mylar3", 14, 256, 128, port=8090, profiles=BOTH, secrets=API_KEY),
+        Service("whisparr", "Whisparr", 15, 384, 256, port=6969, secrets=API_KEY),
+        Service("jellyfin", "Jellyfin", 20, 1536, 512, port=8096, profiles=BOTH, secrets=PASSWORD),
+        Service("audiobookshelf", "Audiobookshelf", 21, 256, 128, port=13378, profiles=BOTH, secrets=PASSWORD),
         Service("podgrab", "Podgrab", 22, 128, 64, port=8480,
                 deprecated="unmaintained since 2022; Audiobookshelf manages podcasts"),
-        Service("seerr", "Seerr (Jellyseerr)", 23, 384, 256, port=5055, profiles=BOTH, secrets=("api_key",)),
-        Service("tubearchivist", "TubeArchivist", 30, 1024, 512, port=8000, profiles=BIG,
-                requires=("tubearchivist_es", "tubearchivist_redis"), secrets=("password",)),
-        Service("tubearchivist_es", "Elasticsearch (TubeArchivist)", 31, 1024, 768, profiles=BIG, secrets=("password",)),
+        Service("seerr", "Seerr (Jellyseerr)", 23, 384, 256, port=5055, profiles=BOTH, secrets=API_KEY),
+        Service("tubearchivist", "TubeArchivist", 30, 1024, 512, port=8000, profiles=BIG, secrets=PASSWORD,
+                requires=("tubearchivist_es", "tubearchivist_redis")),
+        Service("tubearchivist_es", "Elasticsearch (TubeArchivist)", 31, 1024, 768, profiles=BIG, secrets=PASSWORD),
         Service("tubearchivist_redis", "Redis (TubeArchivist)", 32, 128, 64, profiles=BIG),
         Service("ipfs", "IPFS (kubo)", 33, 512, 256, port=5001, profiles=BIG),
         Service("homepage", "Homepage", 40, 128, 64, port=3000, profiles=BOTH),

@@ -298,8 +298,9 @@ def _check_services(s: Settings) -> list[Problem]:
         else:
             ports[port] = svc.name
 
-    if s.docker_ip_range.subnet_of(s.docker_subnet) is False:
-        problems.append(Problem("docker_ip_range", str(s.docker_ip_range), f"not inside docker_subnet {s.docker_subnet}",
+    if not s.docker_ip_range.subnet_of(s.docker_subnet):
+        problems.append(Problem("docker_ip_range", str(s.docker_ip_range),
+                                f"not inside docker_subnet {s.docker_subnet}",
                                 f"use a part of {s.docker_subnet}, e.g. its upper half"))
     taken: dict[IPv4Address, str] = {}
     gateway = s.docker_subnet.network_address + 1
@@ -309,8 +310,9 @@ def _check_services(s: Settings) -> list[Problem]:
             problems.append(Problem(key, str(ip), f"outside docker_subnet {s.docker_subnet}",
                                     f"use an address inside {s.docker_subnet}"))
         elif ip in (s.docker_subnet.network_address, gateway, s.docker_subnet.broadcast_address):
+            first, last = gateway + 1, s.docker_ip_range.network_address - 1
             problems.append(Problem(key, str(ip), "the network, gateway or broadcast address",
-                                    f"use an address between {gateway + 1} and {s.docker_ip_range.network_address - 1}"))
+                                    f"use an address between {first} and {last}"))
         elif ip in s.docker_ip_range:
             problems.append(Problem(key, str(ip), f"inside docker_ip_range {s.docker_ip_range}, where Docker hands "
                                     "out automatic addresses", f"use an address outside {s.docker_ip_range}"))
@@ -382,8 +384,9 @@ def _check_guest(s: Settings, ssh_hostname: str | None) -> list[Problem]:
                                 "pick another private range such as '172.20.0.0/16'"))
     plan = s.memory_plan()
     if plan.total_mb > s.guest_memory:
+        table = _indent(plan.table(s.guest_memory))
         problems.append(Problem("guest_memory_mb", s.guest_memory,
-                                f"the enabled services need {plan.total_mb} MB:\n{_indent(plan.table(s.guest_memory))}\n",
+                                f"the enabled services need {plan.total_mb} MB:\n{table}\n",
                                 "raise guest_memory_mb, lower service_memory_mb, or disable services"))
     return problems
 

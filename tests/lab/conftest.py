@@ -1,0 +1,100 @@
+"""The lab tier: real pyinfra runs against the lab (real LXC hosts, loop disks, fakepve).
+
+The session brings the lab up with `python -m lab up` (a no-op when it already runs) and fails
+loudly when it cannot: a missing lab is a failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import lab.topology as topology
+
+REPO = Path(__file__).resolve().parents[2]
+PYINFRA = str(Path(sys.executable).with_name("pyinfra"))
+SSH_KEY = os.path.join(topology.LAB_DIR, "id_ed25519")
+KNOWN_HOSTS = os.path.join(topology.LAB_DIR, "known_hosts")
+LAB_HOSTS = {topology.PVE_HOST["name"]: topology.PVE_HOST["ip"],
+             topology.DOCKER_GUEST["name"]: topology.DOCKER_GUEST["ip"]}
+
+
+@pytest.fixture(scope="session")
+def lab():
+    if os.geteuid() != 0:
+        pytest.fail("the lab tier needs root (it makes LXC containers, loop devices and a bridge)", pytrace=False)
+    up = subprocess.run([sys.executable, "-m", "lab", "up"], cwd=REPO, capture_output=True, text=True, timeout=1800)
+    if up.returncode != 0:
+        pytest.fail(f"`python -m lab up` failed ({up.returncode}):\n{up.stdout[-3000:]}\n{up.stderr[-3000:]}",
+                    pytrace=False)
+    status = subprocess.run([sys.executable, "-m", "lab", "status", "--json"], cwd=REPO, capture_output=True,
+                            text=True, timeout=120)
+    assert status.returncode == 0, status.stdout + status.stderr
+    return json.loads(status.stdout)
+
+
+@dataclass
+class Deploy:
+    returncode: int
+    output: str
+
+    @property
+    def grand_total(self) -> dict[str, str]:
+        """The Results table's last row: Hosts, Success (operations that ran commands), Error, No Change."""
+        for line in self.output.splitlines():
+            if line.strip().startswith("Grand total"):
+                hosts, success, error, no_change = line.split()[2:6]
+                return {"hosts": hosts, "success": success, "error": error, "no_change": no_change}
+        return {}
+
+    @property
+    def changed_nothing(self) -> bool:
+        total = self.grand_total
+        return self.returncode == 0 and total.get("success") == "-" and total.get("error") == "-"
+
+
+def cli_value(value) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def deploy(data: dict | None = None, *extra: str, timeout: int = 900) -> Deploy:
+    """`pyinfra -y inventory/lab.py deploy.py` with `--data key=value` overrides, as a user runs it."""
+    args = [PYINFRA, "-y", "inventory/lab.py", "deploy.py", *extra]
+    for key, value in (data or {}).items():
+        args += ["--data", f"{key}={cli_value(value)}"]
+    done = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "PYINFRA_PROGRESS": "off"})
+    return Deploy(done.returncode, done.stdout + done.stderr)
+
+
+def ssh(host_name: str, command: str, timeout: int = 60) -> str:
+    done = subprocess.run(
+        ["ssh", "-i", SSH_KEY, "-o", f"UserKnownHostsFile={KNOWN_HOSTS}", "-o", "StrictHostKeyChecking=yes",
+         "-o", "BatchMode=yes", f"root@{LAB_HOSTS[host_name]}", command],
+        capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, f"ssh {host_name} {command!r}: {done.stderr}"
+    return done.stdout
+
+
+# Paths a login or the system itself writes to; anything else newer than the start of a run was changed by it.
+_UNTOUCHED = "find / -xdev -newermt @{since} ! -path '/var/log/*' ! -path '/var/lib/systemd/*' ! -path '/tmp/*' " \
+             "! -path '/root/.ssh' ! -path '/var/cache/*' -print 2>/dev/null | head -50"
+
+
+@pytest.fixture
+def unchanged_hosts(lab):
+    """Yields a check that lists, per lab host, the files changed since the fixture started."""
+    since = f"{time.time() - 1:.0f}"
+    time.sleep(1.1)
+
+    def changed() -> dict[str, list[str]]:
+        return {name: ssh(name, _UNTOUCHED.format(since=since)).split() for name in LAB_HOSTS}
+
+    return changed
