@@ -29,7 +29,7 @@ proxmox = [
         "pve_api_host": _lab.PVE_API["host"],
         "pve_api_port": _lab.PVE_API["port"],
         "pve_node": _lab.PVE_HOST["node"],
-        "pve_ca_file": _path.join(_lab.LAB_DIR, "pve", "ca.pem"),
+        "pve_ca_file": _path.join(_lab.PVE_DIR, "fakepve.crt"),
         "pool_disks": [disk["by_id"] for disk in _lab.DISKS],
     }),
 ]
@@ -43,5 +43,6 @@ docker_guests = [
         "guest_hostname": _lab.DOCKER_GUEST["hostname"],
         "guest_ip": f"{_lab.DOCKER_GUEST['ip']}/{_lab.PREFIX}",
         "guest_gateway": _lab.GATEWAY,
+        "guest_cores": 2,  # the lab machine has 2
     }),
 ]

@@ -9,7 +9,7 @@ import pytest
 
 import lab.topology as topology
 from tests.conftest import write_secrets
-from tests.lab.conftest import deploy
+from tests.lab.conftest import deploy, ssh
 from tests.settings_cases import CASES
 
 
@@ -30,3 +30,12 @@ def test_bad_setting_is_refused_before_any_change(case, unchanged_hosts, tmp_pat
 
 def test_lab_secrets_file_is_private(lab):
     assert oct(os.stat(os.path.join(topology.LAB_DIR, "secrets.yml")).st_mode & 0o777) == "0o600"
+
+
+def test_change_detector_sees_a_change(unchanged_hosts):
+    """The no-change check above can fail: a file written during the window is reported."""
+    ssh(topology.PVE_HOST["name"], "touch /etc/mediabox-probe")
+    try:
+        assert "/etc/mediabox-probe" in unchanged_hosts()[topology.PVE_HOST["name"]]
+    finally:
+        ssh(topology.PVE_HOST["name"], "rm -f /etc/mediabox-probe")

@@ -1,0 +1,72 @@
+"""The lab's constants: names, addresses, paths. Every other lab module imports them from here.
+
+The lab stands in for the user's home network:
+- BRIDGE (labbr0, in the root network namespace) plays the LAN / the PVE host's vmbr0 uplink;
+- PVE_HOST (privileged LXC container "lab-pve") plays the Proxmox VE host, reachable over SSH;
+- DOCKER_GUEST (unprivileged LXC container "lab-docker") plays the Docker CT that PVE would create;
+- PVE_API (fakepve on loopback) plays the Proxmox API;
+- DISKS (sparse image files on loop devices) play the two data disks.
+"""
+
+import os
+
+# Repository root = the parent of this package; runtime state lives in <repo>/.lab.
+REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LAB_DIR = os.path.join(REPO_DIR, ".lab")
+
+# Rootfs tarballs and the apt-cacher-ng cache: kept across clean clones, always rebuildable.
+CACHE_DIR = os.environ.get("LAB_CACHE_DIR", "/var/cache/homelab-lab")
+
+# The LAN stand-in (root network namespace).
+BRIDGE = "labbr0"
+GATEWAY = "10.213.0.1"
+PREFIX = 24
+
+# The Proxmox VE host stand-in.
+PVE_HOST = dict(name="lab-pve", ip="10.213.0.2", node="pve1")
+
+# The Docker guest, as Proxmox would create it (CT 200, hostname "media").
+DOCKER_GUEST = dict(name="lab-docker", ip="10.213.0.10", vmid=200, hostname="media")
+
+# apt-cacher-ng on the bridge address: the lab hosts have no internet, apt goes through this proxy.
+APT_PROXY = "http://10.213.0.1:3142"
+
+# fakepve (the Proxmox API stand-in) on a loopback address of the lab machine.
+PVE_API = dict(host="127.0.213.1", port=8006, user="root@pam")
+PVE_TOKEN_ID = "root@pam!lab"
+# Real seconds per PVE second for fakepve tasks (0 = tasks finish instantly).
+PVE_TIME_SCALE = 0.01
+
+# The two data disks: sparse image files attached to loop devices, seen in lab-pve under these by-id names.
+DISK_SIZE = 2 * 1024 ** 3
+DISKS = [
+    dict(serial="LABSN0001", by_id="/dev/disk/by-id/ata-LAB_HDD_2G_LABSN0001", size=DISK_SIZE),
+    dict(serial="LABSN0002", by_id="/dev/disk/by-id/ata-LAB_HDD_2G_LABSN0002", size=DISK_SIZE),
+]
+
+# The CT template fakepve lists in storage `local` (content vztmpl).
+TEMPLATE = "debian-12-standard_12.7-1_amd64.tar.zst"
+TEMPLATE_SIZE = 126 * 1024 ** 2
+
+# Debian release of both containers.
+SUITE = "bookworm"
+
+# Unprivileged mapping of lab-docker (PVE's default): CT uid N = host uid 100000 + N.
+IDMAP_BASE = 100000
+IDMAP_SIZE = 65536
+
+# LXC's default lxcpath, so `lxc-ls` shows the lab containers.
+LXC_PATH = "/var/lib/lxc"
+
+# Files under LAB_DIR.
+STATE_FILE = os.path.join(LAB_DIR, "state.json")
+SECRETS_FILE = os.path.join(LAB_DIR, "secrets.yml")
+SSH_KEY = os.path.join(LAB_DIR, "id_ed25519")
+KNOWN_HOSTS = os.path.join(LAB_DIR, "known_hosts")
+LOG_DIR = os.path.join(LAB_DIR, "logs")
+DISK_DIR = os.path.join(LAB_DIR, "disks")
+PVE_DIR = os.path.join(LAB_DIR, "pve")
+APT_PROXY_DIR = os.path.join(LAB_DIR, "apt-cacher-ng")
+
+# Both lab containers, in start order.
+CONTAINERS = [PVE_HOST, DOCKER_GUEST]
