@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from mediabox import secrets as secrets_file
+from mediabox.checks import check_host, check_inventory, merge
 from mediabox.secrets import Secrets
-from mediabox.settings import ROLES, Problem, Settings, SettingsError, check_host, check_inventory, merge, parse
+from mediabox.settings import ROLES, Problem, Settings, SettingsError, parse
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from mediabox.checks import merge
 from mediabox.settings import Problem, Settings
 
 # How each generated kind is made: *arr API keys are 32 lowercase hex characters.
@@ -82,7 +83,7 @@ def load(all_settings: list[Settings]) -> tuple[Secrets | None, list[Problem]]:
                 problems.append(Problem("secrets_file", str(path), f"lacks {name} ({what})",
                                         f"add a line `{name}: <value>` to {path}"))
     if problems:
-        return None, _unique(problems)
+        return None, merge([("", p) for p in problems])
     missing = {name: kind for s in all_settings for name, kind in generated(s).items() if name not in values}
     if missing:
         values.update({name: _GENERATORS[kind]() for name, kind in missing.items()})
@@ -120,11 +121,3 @@ def write(path: Path, values: dict[str, str]) -> None:
         yaml.safe_dump(dict(sorted(values.items())), handle, default_flow_style=False)
     os.replace(tmp, path)
 
-
-def _unique(problems: list[Problem]) -> list[Problem]:
-    seen, out = set(), []
-    for p in problems:
-        if p.message not in seen:
-            seen.add(p.message)
-            out.append(p)
-    return out
