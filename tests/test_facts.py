@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from pyinfra.api import FactBase
 
 FIXTURES = Path(__file__).parent / "facts"
 CASES = sorted(FIXTURES.glob("*/*.json"))
@@ -26,7 +27,8 @@ def test_every_custom_fact_has_fixtures():
         if path.stem != "__init__":
             module = importlib.import_module(f"facts.{path.stem}")
             found |= {f"{path.stem}.{n}" for n, obj in vars(module).items()
-                      if isinstance(obj, type) and obj.__module__ == module.__name__}
+                      if isinstance(obj, type) and issubclass(obj, FactBase) and obj.__module__ == module.__name__
+                      and not n.startswith("_")}
     assert found and found <= {case.parent.name for case in CASES}
 
 
@@ -36,5 +38,5 @@ def test_fact(case):
     fact = fact_class(case.parent.name)()
     args = spec.get("arg", {})
     command = fact.command(**args) if callable(fact.command) else fact.command
-    assert command == spec["command"]
+    assert (command if isinstance(command, str) else command.get_raw_value()) == spec["command"]
     assert fact.process(spec["output"]) == spec["fact"]

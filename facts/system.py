@@ -1,0 +1,147 @@
+"""Facts about the host's system configuration: fstab, paths, probes, SMART, groups."""
+
+from __future__ import annotations
+
+import shlex
+
+from pyinfra.api import FactBase, QuoteString, StringCommand
+from typing_extensions import override
+
+
+class FstabEntries(FactBase[list]):
+    """
+    Returns the entries of /etc/fstab, comments and blank lines left out.
+
+    .. code:: python
+
+        [{"spec": "UUID=0c2d...", "file": "/mnt/storage", "vfstype": "btrfs",
+          "options": ["noatime", "compress=zstd:3", "space_cache=v2", "nofail"], "dump": "0", "passno": "0"}]
+    """
+
+    command = "cat /etc/fstab 2>/dev/null || true"
+
+    @staticmethod
+    @override
+    def default() -> list:
+        return []
+
+    @override
+    def process(self, output) -> list:
+        entries = []
+        for line in output:
+            fields = line.split("#", 1)[0].split()
+            if len(fields) >= 3:
+                fields += ["defaults", "0", "0"][len(fields) - 3:]
+                spec, file, vfstype, options, dump, passno = fields[:6]
+                entries.append({"spec": spec, "file": file, "vfstype": vfstype, "options": options.split(","),
+                                "dump": dump, "passno": passno})
+        return entries
+
+
+class PathOwnership(FactBase[dict]):
+    """
+    Returns owner, group, mode (octal text, setgid included) and type of each existing path of a list;
+    missing paths are left out.
+
+    .. code:: python
+
+        {"/mnt/storage/data": {"uid": 101000, "gid": 101000, "mode": "2775", "type": "directory"}}
+    """
+
+    @override
+    def command(self, paths: list[str]) -> StringCommand:
+        return StringCommand("stat -c '%u %g %a %F %n'", *[QuoteString(p) for p in paths], "2>/dev/null || true")
+
+    @staticmethod
+    @override
+    def default() -> dict:
+        return {}
+
+    @override
+    def process(self, output) -> dict:
+        found = {}
+        for line in output:
+            uid, gid, mode, rest = line.split(" ", 3)
+            kind, _, path = rest.rpartition(" /")
+            found["/" + path] = {"uid": int(uid), "gid": int(gid), "mode": mode.zfill(3), "type": kind}
+        return found
+
+
+class HardlinkProbe(FactBase[dict]):
+    """
+    Returns whether a hard link from one directory into another works, by trying it: creates one
+    empty file in the first directory, links it into the second, compares the inodes, and removes
+    both, leaving nothing behind. Fails across btrfs subvolumes and across mounts (EXDEV).
+
+    .. code:: python
+
+        {"ok": False, "error": "ln: failed to create hard link ...: Invalid cross-device link"}
+    """
+
+    @override
+    def command(self, source: str, target: str) -> str:
+        return (
+            f"f=$(mktemp -p {shlex.quote(source)} .mediabox-hardlink-test.XXXXXX 2>&1) || {{ echo \"$f\"; exit 0; }}; "
+            f"t={shlex.quote(target)}/${{f##*/}}; "
+            'if ln "$f" "$t" 2>&1 && [ "$(stat -c %i "$f")" = "$(stat -c %i "$t")" ]; then echo ok; fi; '
+            'rm -f "$f" "$t"'
+        )
+
+    @override
+    def process(self, output) -> dict:
+        text = "\n".join(output).strip()
+        return {"ok": True, "error": None} if text == "ok" else {"ok": False, "error": text or "inodes differ"}
+
+
+class SmartSupport(FactBase[dict]):
+    """
+    Returns whether smartctl can read SMART data from a device (loop devices and some USB
+    bridges cannot), with the model and serial it reports.
+
+    .. code:: python
+
+        {"available": True, "model": "WDC WD40EFRX-68N32N0", "serial": "WD-WCC7K1234567"}
+    """
+
+    @override
+    def requires_command(self, *args, **kwargs) -> str:
+        return "smartctl"
+
+    @override
+    def command(self, device: str) -> StringCommand:
+        return StringCommand("smartctl -i", QuoteString(device), "2>&1 || true")
+
+    @staticmethod
+    @override
+    def default() -> dict:
+        return {"available": False}
+
+    @override
+    def process(self, output) -> dict:
+        fields = {}
+        for line in output:
+            key, sep, value = line.partition(":")
+            if sep:
+                fields[key.strip()] = value.strip()
+        available = fields.get("SMART support is", "").startswith("Available")
+        return {"available": available, "model": fields.get("Device Model") or fields.get("Model Number"),
+                "serial": fields.get("Serial Number")}
+
+
+class GroupId(FactBase):
+    """
+    Returns the numeric id of a group, or None when the host has no such group.
+
+    .. code:: python
+
+        104
+    """
+
+    @override
+    def command(self, group: str) -> StringCommand:
+        return StringCommand("getent group", QuoteString(group), "| cut -d: -f3 || true")
+
+    @override
+    def process(self, output):
+        text = "".join(output).strip()
+        return int(text) if text.isdigit() else None

@@ -1,0 +1,105 @@
+"""Regenerate the fact fixtures from real command output on the lab's Proxmox-host stand-in.
+
+Run by hand, as root, with the lab up: `python -m tests.facts.capture`. It puts the lab's two disks
+through blank, ext4, partitioned, pool, single-profile and degraded states, captures each fact's output
+in each, writes tests/facts/<module>.<Fact>/<state>.json, and leaves both disks blank again.
+It only ever touches the lab's loop disks.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import lab.topology as topology
+from facts.btrfs import BtrfsDeviceStats, BtrfsFilesystems, BtrfsProfiles, BtrfsScrubStatus, BtrfsSubvolumes
+from facts.disks import BlockDevice, DisksById
+from facts.system import FstabEntries, GroupId, HardlinkProbe, PathOwnership, SmartSupport
+from lab import state
+
+HERE = Path(__file__).parent
+A, B = (disk["by_id"] for disk in topology.DISKS)
+MNT = "/mnt/capture"
+
+
+def ssh(command: str, check: bool = True) -> list[str]:
+    done = subprocess.run(["ssh", "-i", f"{topology.LAB_DIR}/id_ed25519", "-o",
+                           f"UserKnownHostsFile={topology.LAB_DIR}/known_hosts", f"root@{topology.PVE_HOST['ip']}",
+                           command], capture_output=True, text=True, timeout=300)
+    if check and done.returncode:
+        raise SystemExit(f"{command}: {done.stderr}")
+    return done.stdout.splitlines()
+
+
+def capture(fact_cls, case: str, **args) -> None:
+    fact = fact_cls()
+    command = fact.command(**args) if callable(fact.command) else fact.command
+    text = command if isinstance(command, str) else command.get_raw_value()
+    output = ssh(text)
+    folder = HERE / f"{fact_cls.__module__.split('.')[-1]}.{fact_cls.__name__}"
+    folder.mkdir(exist_ok=True)
+    spec = {"arg": args, "command": text, "output": output, "fact": fact.process(output)}
+    (folder / f"{case}.json").write_text(json.dumps(spec, indent=2) + "\n")
+    print(f"{folder.name}/{case}.json")
+
+
+def blank() -> None:
+    ssh(f"umount {MNT} 2>/dev/null; wipefs -a -q {A} {B}; btrfs device scan --forget 2>/dev/null; true")
+
+
+def main() -> None:
+    ssh("(apt-get update -q && apt-get install -y -q btrfs-progs fdisk smartmontools) >/dev/null")
+    blank()
+    capture(BlockDevice, "blank", device=A)
+    capture(BtrfsFilesystems, "none")
+    capture(DisksById, "lab_pve_two_loop_disks")
+    capture(FstabEntries, "debian_base")
+    capture(SmartSupport, "loop_device", device=A)
+    capture(GroupId, "video", group="video")
+    capture(GroupId, "no_such_group", group="render")
+    capture(PathOwnership, "missing", paths=[f"{MNT}/data"])
+    capture(HardlinkProbe, "source_missing", source=f"{MNT}/data/downloads", target=f"{MNT}/data/media")
+
+    ssh(f"mkfs.ext4 -q -L photos {A}")
+    capture(BlockDevice, "ext4", device=A)
+    blank()
+    ssh(f"printf 'label: gpt\\n,,L\\n' | sfdisk -q {A}")
+    capture(BlockDevice, "gpt_partition_table", device=A)
+    blank()
+
+    ssh(f"mkfs.btrfs -q -L media -m raid1 -d raid1 {A} {B} && mkdir -p {MNT} && "
+        f"mount -o noatime,compress=zstd:3,space_cache=v2 {A} {MNT} && "
+        f"btrfs subvolume create {MNT}/appdata && btrfs subvolume create {MNT}/data && "
+        f"mkdir -p {MNT}/data/downloads {MNT}/data/media && chown 101000:101000 {MNT}/data && chmod 2775 {MNT}/data "
+        f"&& btrfs subvolume create {MNT}/data/media-subvolume && btrfs scrub start -B {MNT} >/dev/null")
+    capture(BlockDevice, "btrfs_member_mounted", device=A)
+    capture(BtrfsFilesystems, "raid1_pool")
+    capture(BtrfsProfiles, "raid1", path=MNT)
+    capture(BtrfsProfiles, "not_btrfs", path="/")
+    capture(BtrfsSubvolumes, "pool", path=MNT)
+    capture(BtrfsSubvolumes, "not_btrfs", path="/")
+    capture(BtrfsDeviceStats, "clean", path=MNT)
+    capture(BtrfsScrubStatus, "after_scrub", path=MNT)
+    capture(PathOwnership, "data_tree", paths=[f"{MNT}/data", f"{MNT}/data/downloads", f"{MNT}/nope"])
+    capture(HardlinkProbe, "same_subvolume", source=f"{MNT}/data/downloads", target=f"{MNT}/data/media")
+    capture(HardlinkProbe, "across_subvolumes", source=f"{MNT}/data/downloads", target=f"{MNT}/data/media-subvolume")
+    ssh(f"umount {MNT}")
+
+    loops = {serial: info["loop"] for serial, info in state.load()["disks"].items()}
+    subprocess.run(["losetup", "-d", loops[topology.DISKS[1]["serial"]]], check=True)
+    try:
+        capture(BlockDevice, "detached", device=B)
+        capture(BtrfsFilesystems, "raid1_pool_one_missing")
+    finally:
+        subprocess.run([sys.executable, "-m", "lab", "up"], check=True, capture_output=True)
+    blank()
+
+    ssh(f"mkfs.btrfs -q -L media -m dup -d single {A} && mount {A} {MNT}")
+    capture(BtrfsProfiles, "single_dup", path=MNT)
+    blank()
+
+
+if __name__ == "__main__":
+    main()
