@@ -1,7 +1,97 @@
-"""The host stage: not built yet (issue #3)."""
+"""The host stage: the btrfs RAID1 pool, its layout and ownership, and its maintenance, on the
+Proxmox host. Runs on hosts of the `proxmox` group; stops, writing nothing, on a disk that is not
+blank and not listed for wiping, and on a degraded pool."""
 
-from deploy import not_built
+from __future__ import annotations
+
+from io import StringIO
+from pathlib import Path
+
+from pyinfra import host, logger
+from pyinfra.operations import files, systemd
+from pyinfra.operations.util import any_changed
+
+from facts.system import GroupId, SmartSupport
+from mediabox import layout, pve
+from mediabox.run import Run
+from mediabox.settings import Settings
+from operations import btrfs, proxmox, storage, system
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "host"
+MOUNT_OPTIONS = ["noatime", "compress=zstd:3", "space_cache=v2"]
+JOBS = ("scrub", "snapshot", "diskcheck")
 
 
-def apply(run, settings) -> None:
-    not_built("host", issue=3)
+def apply(run: Run, s: Settings) -> None:
+    if "proxmox" not in run.roles[host.name]:
+        return
+    guests = [run.settings[name] for name in run.hosts_in("docker_guests")]
+    mount = s.storage_mount
+
+    if s.apt_proxy:
+        files.put(name="apt proxy", src=StringIO(f'Acquire::http::Proxy "{s.apt_proxy}";\n'),
+                  dest="/etc/apt/apt.conf.d/00mediabox-proxy", mode="644")
+    system.packages(name="Storage tools", names=["btrfs-progs", "smartmontools", "curl"])
+
+    btrfs.pool(name="btrfs RAID1 pool", label=s.pool_label, disks=list(s.pool_disks),
+               wipe_serials=list(s.pool_wipe_serials))
+    storage.fstab_entry(name="fstab line for the pool", path=mount, device=s.pool_disks[0], fstype="btrfs",
+                        options=[*MOUNT_OPTIONS, "nofail"])
+    storage.mounted(name="Pool mounted", path=mount, fstype="btrfs", options=MOUNT_OPTIONS)
+    btrfs.raid1_profiles(name="Pool is RAID1", path=mount, convert=s.pool_convert_to_raid1)
+    for subvolume in layout.SUBVOLUMES:
+        btrfs.subvolume(name=f"Subvolume {subvolume}", mount=mount, subvolume=subvolume)
+
+    services = sorted({svc.name for guest in guests for svc in guest.enabled_services()})
+    owner = {"uid": s.guest_id_offset + s.puid, "gid": s.guest_id_offset + s.pgid, "mode": s.storage_mode}
+    storage.directories(name="Data tree", paths=layout.data_dirs(mount), inside=mount, **owner)
+    storage.directories(name="Appdata folders", paths=layout.appdata_dirs(mount, services), inside=mount, **owner)
+    storage.hardlinks_work(name="Hard links from downloads into media", source=f"{mount}/data/downloads",
+                           target=f"{mount}/data/media")
+
+    if any(guest.enabled("tubearchivist") for guest in guests):
+        system.sysctl_at_least(name="Elasticsearch's vm.max_map_count", key="vm.max_map_count", minimum=262144,
+                               persist_file="/etc/sysctl.d/60-mediabox.conf")
+    render_gid = host.get_fact(GroupId, group="render")
+    logger.info(f"{host.print_prefix}host: render group gid {render_gid if render_gid is not None else 'none'}")
+
+    _maintenance(s, mount)
+    if s.pve_backup_storage:
+        api = pve.client(host.name, s, run.secrets, host.data.get("ssh_hostname") or host.name)
+        proxmox.storage_dir(name="Backup storage registered with Proxmox", api=api, storage=s.pve_backup_storage,
+                            path=f"{mount}/backups", content="backup", mountpoint=mount)
+
+
+def _maintenance(s: Settings, mount: str) -> None:
+    """Timers for scrub, snapshots and the disk check; smartd on disks that report SMART."""
+    settings_env = (f"POOL_MOUNT={mount}\nSNAPSHOT_RETENTION_DAYS={s.snapshot_retention_days}\n"
+                    f"DISK_SPACE_WARN_PERCENT={s.disk_space_warn_percent}\n")
+    changed = [
+        files.put(name="Maintenance script", src=str(TEMPLATES / "mediabox-maintenance.sh"),
+                  dest="/usr/local/sbin/mediabox-maintenance", mode="755"),
+        files.put(name="Maintenance settings", src=StringIO(settings_env), dest="/etc/mediabox/maintenance.env",
+                  mode="644", create_remote_dir=True),
+        files.put(name="Failure notifier unit", src=str(TEMPLATES / "mediabox-notify@.service"),
+                  dest="/etc/systemd/system/mediabox-notify@.service", mode="644"),
+    ]
+    calendars = {"scrub": s.scrub_calendar, "snapshot": s.snapshot_calendar, "diskcheck": s.disk_check_calendar}
+    for job in JOBS:
+        for kind in ("service", "timer"):
+            changed.append(files.template(
+                name=f"mediabox-{job}.{kind}", src=str(TEMPLATES / f"mediabox-job.{kind}.j2"),
+                dest=f"/etc/systemd/system/mediabox-{job}.{kind}", mode="644",
+                job=job, mount=mount, calendar=calendars[job]))
+    systemd.daemon_reload(name="Reload systemd units", _if=any_changed(*changed))
+    for job in JOBS:
+        systemd.service(name=f"mediabox-{job}.timer on", service=f"mediabox-{job}.timer", running=True, enabled=True)
+
+    smart_disks = [disk for disk in s.pool_disks if host.get_fact(SmartSupport, device=disk)["available"]]
+    if not smart_disks:
+        logger.info(f"{host.print_prefix}host: no pool disk reports SMART (loop or USB devices?); smartd not set up")
+        return
+    lines = "".join(f"{disk} -a -o on -S on -s (S/../.././02|L/../../6/03) -m root "
+                    f"-M exec /usr/local/sbin/mediabox-maintenance\n" for disk in smart_disks)
+    smartd_conf = files.put(name="smartd watches the pool disks", src=StringIO("# Managed by mediabox\n" + lines),
+                            dest="/etc/smartd.conf", mode="644")
+    systemd.service(name="smartd running", service="smartd", running=True, enabled=True)
+    systemd.service(name="smartd reloaded", service="smartd", reloaded=True, _if=smartd_conf.did_change)

@@ -48,6 +48,23 @@ pool_disks = []
 # with any signature is refused, and nothing is written to it.
 pool_wipe_serials = []
 
+# A pool found with single or dup profiles (e.g. after writes while degraded) is reported; True also
+# converts it back to RAID1 with a balance (hours on large disks).
+pool_convert_to_raid1 = False
+
+# Mode of the pool's directories, owned by guest_id_offset + puid / + pgid. 2775: the group may write,
+# and new files keep the group (the apps run with UMASK 002).
+storage_mode = "2775"
+
+# Maintenance on systemd timers (OnCalendar syntax): a scrub, read-only snapshots of appdata kept
+# snapshot_retention_days, and a check of free space and device errors. Failures go to the journal
+# and, when the secrets file has notify_url (e.g. an ntfy topic URL), are posted there.
+scrub_calendar = "monthly"
+snapshot_calendar = "daily"
+snapshot_retention_days = 14
+disk_check_calendar = "daily"
+disk_space_warn_percent = 85
+
 # ---------------------------------------------------------------------------------- Proxmox host
 
 # The API address; None uses the host's SSH address. Port 8006 is Proxmox's.
@@ -68,6 +85,9 @@ pve_ca_file = None
 
 # Memory kept for Proxmox itself when the guests' memory is budgeted.
 host_memory_reserve_mb = 1024
+
+# The Proxmox storage registered for backups (vzdump) at <storage_mount>/backups; None: not registered.
+pve_backup_storage = "mediabox-backup"
 
 # ------------------------------------------------------------------------------------ Docker guest
 # Per guest: set guest_ip and guest_gateway on each guest in the inventory; the rest has defaults.

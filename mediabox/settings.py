@@ -93,6 +93,13 @@ class _SettingsBase(BaseModel):
     pool_label: str = _describe("a btrfs label of 1-255 characters, such as 'media'", min_length=1, max_length=255)
     pool_disks: tuple[str, ...] = _describe("the two disks' /dev/disk/by-id/... paths")
     pool_wipe_serials: tuple[str, ...] = _describe("a list of serials of pool disks that may be wiped")
+    pool_convert_to_raid1: bool = _describe("True or False")
+    storage_mode: str = _describe("an octal mode such as '2775'", pattern=r"^[0-7]?[0-7]{3}$")
+    scrub_calendar: str = _describe("a systemd OnCalendar value such as 'monthly'", min_length=1)
+    snapshot_calendar: str = _describe("a systemd OnCalendar value such as 'daily'", min_length=1)
+    snapshot_retention_days: int = _describe("a number of days, 1 or more", ge=1)
+    disk_check_calendar: str = _describe("a systemd OnCalendar value such as 'daily'", min_length=1)
+    disk_space_warn_percent: int = _describe("a percentage between 50 and 99", ge=50, le=99)
 
     # Proxmox host
     pve_api_host: str | None = _describe("None (use the SSH address) or the API's host name or IP")
@@ -102,6 +109,8 @@ class _SettingsBase(BaseModel):
     pve_user: str = _describe("a user such as 'root@pam'", pattern=r"^[^@\s]+@[^@\s]+$")
     pve_ca_file: str | None = _describe("the path of a copy of the host's /etc/pve/pve-root-ca.pem")
     host_memory_reserve_mb: int = _describe("MB kept for Proxmox itself, e.g. 1024", ge=256)
+    pve_backup_storage: str | None = _describe("None or a storage id such as 'mediabox-backup'",
+                                               pattern=r"^[a-z][a-z0-9\-_.]*[a-z0-9]$")
 
     # Docker guest (per guest: set these on each guest in the inventory)
     guest_vmid: int = _describe("a free Proxmox guest id, 100 or more (e.g. 200)", ge=100, le=999999999)

@@ -1,0 +1,21 @@
+"""The pool's layout: three subvolumes, and ONE data subvolume holding downloads and media, so
+imports are hard links (they fail across subvolumes and mounts)."""
+
+from __future__ import annotations
+
+SUBVOLUMES = ("appdata", "data", "snapshots")
+CATEGORIES = ("tv", "movies", "music", "books", "comics")  # download client categories
+LIBRARIES = ("movies", "tv", "music", "books", "audiobooks", "podcasts", "comics", "youtube")
+
+
+def data_dirs(mount: str) -> list[str]:
+    """data/ and its tree, parents first."""
+    data = f"{mount}/data"
+    downloads = [f"{data}/downloads", f"{data}/downloads/incomplete", f"{data}/downloads/complete"]
+    downloads += [f"{data}/downloads/complete/{c}" for c in CATEGORIES]
+    return [data, *downloads, f"{data}/media", *[f"{data}/media/{lib}" for lib in LIBRARIES]]
+
+
+def appdata_dirs(mount: str, services: list[str]) -> list[str]:
+    """appdata/ and one folder per service, parents first."""
+    return [f"{mount}/appdata", *[f"{mount}/appdata/{name}" for name in sorted(services)]]

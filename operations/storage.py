@@ -1,0 +1,155 @@
+"""Operations for the pool's mount and layout: fstab, mount, directories with ownership, hard links."""
+
+from __future__ import annotations
+
+import shlex
+
+from pyinfra import host
+from pyinfra.api import OperationError, OperationValueError, QuoteString, StringCommand, operation
+from pyinfra.facts.server import Mounts
+
+from facts.disks import BlockDevice
+from facts.system import FstabEntries, HardlinkProbe, PathOwnership
+
+
+@operation()
+def fstab_entry(path: str, device: str, fstype: str, options: list[str]):
+    """
+    Ensure the one /etc/fstab line for a mount point names the filesystem on a device by UUID.
+
+    + path: the mount point
+    + device: a device of the filesystem (any member of a btrfs pool); its UUID is read at run
+      time, so the line can follow a filesystem made earlier in the same run
+    + fstype: the filesystem type
+    + options: the mount options, e.g. ``["noatime", "compress=zstd:3", "nofail"]``
+
+    **Example:**
+
+    .. code:: python
+
+        storage.fstab_entry(path="/mnt/storage", device="/dev/disk/by-id/ata-A_1", fstype="btrfs",
+                            options=["noatime", "compress=zstd:3", "space_cache=v2", "nofail"])
+    """
+    if not path.startswith("/") or not options:
+        raise OperationValueError(f"fstab_entry needs an absolute path and options, got {path!r} {options!r}")
+    uuids = [sig["uuid"] for sig in host.get_fact(BlockDevice, device=device).get("signatures", [])
+             if sig["type"] == fstype and sig.get("uuid")]
+    lines = [entry for entry in host.get_fact(FstabEntries) if entry["file"] == path]
+    wanted = {"spec": f"UUID={uuids[0]}", "file": path, "vfstype": fstype, "options": options,
+              "dump": "0", "passno": "0"} if uuids else None
+    if wanted and lines == [wanted]:
+        host.noop(f"/etc/fstab mounts {path} by UUID")
+        return
+    line = f"UUID=%s {path} {fstype} {','.join(options)} 0 0"
+    yield (
+        f"uuid=$(blkid -p -s UUID -o value {shlex.quote(device)}) && [ -n \"$uuid\" ] && "
+        f"sed -i '\\#^[^#]*[[:space:]]{path}[[:space:]]#d' /etc/fstab && "
+        f"printf '{line}\\n' \"$uuid\" >> /etc/fstab"
+    )
+
+
+@operation()
+def mounted(path: str, fstype: str, options: list[str]):
+    """
+    Ensure a path is mounted as its /etc/fstab line says, with at least these options.
+
+    + path: the mount point (its fstab line must exist)
+    + fstype: the filesystem type the mount must have
+    + options: options the mount must show, as the kernel spells them (``compress=zstd:3``)
+
+    A btrfs pool's devices are registered first (``btrfs device scan``), as udev does at boot.
+    A mount with a missing option is remounted; a mount of another type is an error.
+
+    **Example:**
+
+    .. code:: python
+
+        storage.mounted(path="/mnt/storage", fstype="btrfs", options=["noatime", "compress=zstd:3"])
+    """
+    current = host.get_fact(Mounts).get(path)
+    if current:
+        if current["type"] != fstype:
+            raise OperationError(f"{path} is mounted as {current['type']} from {current['device']}, not {fstype}")
+        lacking = [option for option in options if option not in current["options"]]
+        if not lacking:
+            host.noop(f"{path} is mounted")
+            return
+        yield StringCommand("mount -o", QuoteString(",".join(["remount", *lacking])), QuoteString(path))
+        return
+    yield StringCommand("mkdir -p", QuoteString(path))
+    if fstype == "btrfs":
+        yield "btrfs device scan >/dev/null"
+    yield StringCommand("mount", QuoteString(path))
+
+
+@operation()
+def directories(paths: list[str], uid: int, gid: int, mode: str, inside: str | None = None):
+    """
+    Ensure directories exist with one owner, group and mode; changes only what differs.
+
+    + paths: the directories, parents before children
+    + uid, gid: numeric owner and group (an unprivileged guest's 1000 is the host's 101000)
+    + mode: octal mode text, e.g. ``"2775"`` (setgid keeps the group on new files)
+    + inside: a mount point that must be mounted, so nothing is ever written to the disk beneath it
+
+    **Example:**
+
+    .. code:: python
+
+        storage.directories(paths=["/mnt/storage/data/media"], uid=101000, gid=101000, mode="2775",
+                            inside="/mnt/storage")
+    """
+    if not paths or any(not p.startswith("/") for p in paths):
+        raise OperationValueError(f"directories needs absolute paths, got {paths!r}")
+    if inside and any(not p.startswith(inside.rstrip("/") + "/") for p in paths):
+        raise OperationValueError(f"every path must be inside {inside}")
+    found = host.get_fact(PathOwnership, paths=paths)
+    create = [p for p in paths if p not in found]
+    chown = create + [p for p in paths if p in found and (found[p]["uid"], found[p]["gid"]) != (uid, gid)]
+    chmod = create + [p for p in paths if p in found and found[p]["mode"] != mode]
+    if not (create or chown or chmod):
+        host.noop(f"{len(paths)} directories exist with {uid}:{gid} {mode}")
+        return
+    if inside:
+        yield StringCommand("mountpoint -q", QuoteString(inside))
+    if create:
+        yield StringCommand("mkdir -p", *map(QuoteString, create))
+    if chown:
+        yield StringCommand("chown", f"{uid}:{gid}", *map(QuoteString, chown))
+    if chmod:
+        yield StringCommand("chmod", mode, *map(QuoteString, chmod))
+
+
+@operation()
+def hardlinks_work(source: str, target: str):
+    """
+    Check that a file in one directory can be hard-linked into another (same subvolume, same mount):
+    what makes imports from downloads into media instant and free of copies.
+
+    + source: where downloads land, e.g. ``/mnt/storage/data/downloads``
+    + target: the library, e.g. ``/mnt/storage/data/media``
+
+    The check links one empty file and removes both. It runs at prepare when both directories
+    exist (then a pass changes nothing); on a first run it runs after the directories are made.
+    A failure stops the run with the reason.
+
+    **Example:**
+
+    .. code:: python
+
+        storage.hardlinks_work(source="/mnt/storage/data/downloads", target="/mnt/storage/data/media")
+    """
+    probe = host.get_fact(HardlinkProbe, source=source, target=target)
+    if probe["ok"]:
+        host.noop(f"hard links from {source} into {target} work")
+        return
+    if "mktemp" not in probe["error"]:
+        raise OperationError(_hardlink_failure(source, target, probe["error"]))
+    check = HardlinkProbe().command(source=source, target=target)
+    reason = shlex.quote(_hardlink_failure(source, target, ""))
+    yield f'out=$({check}); [ "$out" = ok ] || {{ echo {reason}"$out" >&2; exit 1; }}'
+
+
+def _hardlink_failure(source: str, target: str, error: str) -> str:
+    return (f"hard links from {source} into {target} fail, so every import would be a full copy. Keep downloads/ "
+            "and media/ as plain directories in ONE subvolume, reached through one mount. Error: " + error)
