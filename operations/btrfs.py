@@ -115,6 +115,8 @@ def raid1_profiles(path: str, convert: bool = False):
 
         btrfs.raid1_profiles(path="/mnt/storage", convert=False)
     """
+    if not path.startswith("/"):
+        raise OperationValueError(f"path must be absolute, got {path!r}")
     profiles = host.get_fact(BtrfsProfiles, path=path)
     if not profiles:
         host.noop(f"{path} is not mounted yet; a new pool is made RAID1")

@@ -1,0 +1,85 @@
+"""JSON fixture tests for operations/, as pyinfra's own: tests/operations/<module>.<operation>/<case>.json
+gives the arguments and the facts the host reports, and the exact commands the operation must yield,
+or the no-op it must report, or the error it must raise. Every operation has a change, a no-change and
+an invalid-argument case."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+
+import pytest
+from pyinfra.api import FunctionCommand, StringCommand
+from pyinfra.api.exceptions import OperationError
+from pyinfra.api.state import State
+from pyinfra.context import ctx_host, ctx_state
+
+FIXTURES = Path(__file__).parent / "operations"
+CASES = sorted(FIXTURES.glob("*/*.json"))
+
+
+class FakeHost:
+    """Serves facts from the fixture by "<module>.<Fact>" (the facts/ package's as "facts.<module>.<Fact>")
+    and "arg=value,..." keys; a fact the fixture lacks is a KeyError."""
+
+    name = "testhost"
+    print_prefix = "[testhost] "
+
+    def __init__(self, facts: dict):
+        self.facts = facts
+        self.noop_description: str | None = None
+        self.data: dict = {}
+
+    def get_fact(self, fact_cls, *args, **kwargs):
+        module = fact_cls.__module__.removeprefix("pyinfra.facts.")
+        value = self.facts[f"{module}.{fact_cls.__name__}"]
+        if kwargs:
+            key = ",".join(f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in sorted(kwargs.items()))
+            return value[key]
+        return value
+
+    def noop(self, description: str) -> None:
+        self.noop_description = description
+
+
+def serialise(command) -> object:
+    if isinstance(command, str):
+        return command
+    if isinstance(command, StringCommand):
+        return command.get_raw_value()
+    if isinstance(command, FunctionCommand):
+        return [command.function.__name__, *command.args[1:]]
+    raise AssertionError(f"unexpected command {command!r}")
+
+
+def test_every_operation_has_change_noop_and_invalid_cases():
+    import operations
+
+    for path in Path(operations.__file__).parent.glob("*.py"):
+        module = importlib.import_module(f"operations.{path.stem}")
+        for name, func in vars(module).items():
+            if hasattr(func, "_inner") and func.__module__ == module.__name__ and path.stem != "proxmox":
+                cases = (FIXTURES / f"{path.stem}.{name}").glob("*.json")
+                kinds = {json.loads(case.read_text()).get("kind") for case in cases}
+                assert {"change", "noop", "invalid"} <= kinds, f"{path.stem}.{name} has only {kinds}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.parent.name}/{c.stem}" for c in CASES])
+def test_operation(case):
+    spec = json.loads(case.read_text())
+    module, name = case.parent.name.rsplit(".", 1)
+    operation = getattr(importlib.import_module(f"operations.{module}"), name)
+    fake = FakeHost(spec.get("facts", {}))
+    with ctx_state.use(State()), ctx_host.use(fake):
+        if "exception" in spec:
+            with pytest.raises(OperationError) as raised:
+                list(operation._inner(*spec.get("args", []), **spec.get("kwargs", {})))
+            assert type(raised.value).__name__ == spec["exception"]["name"]
+            for text in spec["exception"]["contains"]:
+                assert text in str(raised.value)
+            return
+        commands = [serialise(c) for c in operation._inner(*spec.get("args", []), **spec.get("kwargs", {}))]
+    assert commands == spec["commands"]
+    if not commands:
+        assert fake.noop_description == spec["noop_description"]
