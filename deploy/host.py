@@ -11,7 +11,7 @@ from pyinfra import host, logger
 from pyinfra.operations import files, systemd
 from pyinfra.operations.util import any_changed
 
-from facts.system import GroupId, SmartSupport
+from facts.system import GroupId
 from mediabox import layout, pve
 from mediabox.run import Run
 from mediabox.settings import Settings
@@ -55,43 +55,39 @@ def apply(run: Run, s: Settings) -> None:
     render_gid = host.get_fact(GroupId, group="render")
     logger.info(f"{host.print_prefix}host: render group gid {render_gid if render_gid is not None else 'none'}")
 
-    _maintenance(s, mount)
+    _maintenance(s, mount, run.secrets.get("notify_url"))
     if s.pve_backup_storage:
         api = pve.client(host.name, s, run.secrets, host.data.get("ssh_hostname") or host.name)
         proxmox.storage_dir(name="Backup storage registered with Proxmox", api=api, storage=s.pve_backup_storage,
                             path=f"{mount}/backups", content="backup", mountpoint=mount)
 
 
-def _maintenance(s: Settings, mount: str) -> None:
-    """Timers for scrub, snapshots and the disk check; smartd on disks that report SMART."""
+def _maintenance(s: Settings, mount: str, notify_url: str | None) -> None:
+    """Timers for scrub, snapshots and the disk check; smartd on disks that report SMART. Failures are
+    posted to notify_url (from the secrets file, kept 0600 on the host) when there is one."""
     settings_env = (f"POOL_MOUNT={mount}\nSNAPSHOT_RETENTION_DAYS={s.snapshot_retention_days}\n"
                     f"DISK_SPACE_WARN_PERCENT={s.disk_space_warn_percent}\n")
-    changed = [
-        files.put(name="Maintenance script", src=str(TEMPLATES / "mediabox-maintenance.sh"),
-                  dest="/usr/local/sbin/mediabox-maintenance", mode="755"),
-        files.put(name="Maintenance settings", src=StringIO(settings_env), dest="/etc/mediabox/maintenance.env",
-                  mode="644", create_remote_dir=True),
-        files.put(name="Failure notifier unit", src=str(TEMPLATES / "mediabox-notify@.service"),
-                  dest="/etc/systemd/system/mediabox-notify@.service", mode="644"),
-    ]
+    files.put(name="Maintenance script", src=str(TEMPLATES / "mediabox-maintenance.sh"),
+              dest="/usr/local/sbin/mediabox-maintenance", mode="755")
+    files.put(name="Maintenance settings", src=StringIO(settings_env), dest="/etc/mediabox/maintenance.env",
+              mode="644", create_remote_dir=True)
+    if notify_url:
+        files.put(name="Failure notifier address", src=StringIO(f"NOTIFY_URL={notify_url}\n"),
+                  dest="/etc/mediabox/notify.env", mode="600", create_remote_dir=True)
+    else:
+        files.file(name="No failure notifier address", path="/etc/mediabox/notify.env", present=False)
+
+    units = [files.put(name="Failure notifier unit", src=str(TEMPLATES / "mediabox-notify@.service"),
+                       dest="/etc/systemd/system/mediabox-notify@.service", mode="644")]
     calendars = {"scrub": s.scrub_calendar, "snapshot": s.snapshot_calendar, "diskcheck": s.disk_check_calendar}
     for job in JOBS:
         for kind in ("service", "timer"):
-            changed.append(files.template(
+            units.append(files.template(
                 name=f"mediabox-{job}.{kind}", src=str(TEMPLATES / f"mediabox-job.{kind}.j2"),
                 dest=f"/etc/systemd/system/mediabox-{job}.{kind}", mode="644",
                 job=job, mount=mount, calendar=calendars[job]))
-    systemd.daemon_reload(name="Reload systemd units", _if=any_changed(*changed))
+    systemd.daemon_reload(name="Reload systemd units", _if=any_changed(*units))
     for job in JOBS:
         systemd.service(name=f"mediabox-{job}.timer on", service=f"mediabox-{job}.timer", running=True, enabled=True)
-
-    smart_disks = [disk for disk in s.pool_disks if host.get_fact(SmartSupport, device=disk)["available"]]
-    if not smart_disks:
-        logger.info(f"{host.print_prefix}host: no pool disk reports SMART (loop or USB devices?); smartd not set up")
-        return
-    lines = "".join(f"{disk} -a -o on -S on -s (S/../.././02|L/../../6/03) -m root "
-                    f"-M exec /usr/local/sbin/mediabox-maintenance\n" for disk in smart_disks)
-    smartd_conf = files.put(name="smartd watches the pool disks", src=StringIO("# Managed by mediabox\n" + lines),
-                            dest="/etc/smartd.conf", mode="644")
-    systemd.service(name="smartd running", service="smartd", running=True, enabled=True)
-    systemd.service(name="smartd reloaded", service="smartd", reloaded=True, _if=smartd_conf.did_change)
+    system.smartd(name="smartd watches the pool disks", disks=list(s.pool_disks),
+                  notify_command="/usr/local/sbin/mediabox-maintenance")

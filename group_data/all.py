@@ -58,7 +58,8 @@ storage_mode = "2775"
 
 # Maintenance on systemd timers (OnCalendar syntax): a scrub, read-only snapshots of appdata kept
 # snapshot_retention_days, and a check of free space and device errors. Failures go to the journal
-# and, when the secrets file has notify_url (e.g. an ntfy topic URL), are posted there.
+# and, when the secrets file has notify_url (e.g. an ntfy topic URL such as https://ntfy.sh/<topic>),
+# are posted there.
 scrub_calendar = "monthly"
 snapshot_calendar = "daily"
 snapshot_retention_days = 14

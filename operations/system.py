@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from io import StringIO
+
 from pyinfra import host
 from pyinfra.api import OperationValueError, operation
 from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.server import Sysctl
-from pyinfra.operations import apt, server
+from pyinfra.operations import apt, files, server, systemd
+
+from facts.system import SmartSupport
 
 
 @operation()
@@ -56,3 +60,31 @@ def sysctl_at_least(key: str, minimum: int, persist_file: str):
     if not isinstance(current, int):
         raise OperationValueError(f"{key} is not a numeric sysctl on {host.name} (read {current!r})")
     yield from server.sysctl._inner(key=key, value=max(current, minimum), persist=True, persist_file=persist_file)
+
+
+@operation()
+def smartd(disks: list[str], notify_command: str):
+    """
+    Ensure smartd watches the disks that report SMART (short self-test daily, long weekly), running
+    a command on trouble; nothing is set up when none does (loop devices, some USB bridges).
+
+    + disks: the disks, by /dev/disk/by-id path
+    + notify_command: what smartd runs on a problem (it passes the message in SMARTD_MESSAGE)
+
+    **Example:**
+
+    .. code:: python
+
+        system.smartd(disks=["/dev/disk/by-id/ata-A_1"], notify_command="/usr/local/sbin/mediabox-maintenance")
+    """
+    if not disks or not notify_command.startswith("/"):
+        raise OperationValueError("smartd needs disks and an absolute notify_command")
+    watched = [disk for disk in disks if host.get_fact(SmartSupport, device=disk)["available"]]
+    if not watched:
+        host.noop("no disk reports SMART; smartd is not set up")
+        return
+    conf = "# Managed by mediabox: edits are overwritten.\n" + "".join(
+        f"{disk} -a -o on -S on -s (S/../.././02|L/../../6/03) -M exec {notify_command}\n" for disk in watched)
+    written = list(files.put._inner(src=StringIO(conf), dest="/etc/smartd.conf", mode="644"))
+    yield from written
+    yield from systemd.service._inner(service="smartd", running=True, enabled=True, restarted=bool(written))

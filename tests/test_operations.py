@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
-from pyinfra.api import FunctionCommand, StringCommand
+from pyinfra.api import Config, FileUploadCommand, FunctionCommand, Inventory, StringCommand
 from pyinfra.api.exceptions import OperationError
 from pyinfra.api.state import State
 from pyinfra.context import ctx_host, ctx_state
@@ -25,6 +25,7 @@ class FakeHost:
 
     name = "testhost"
     print_prefix = "[testhost] "
+    current_op_global_arguments: dict = {}
 
     def __init__(self, facts: dict):
         self.facts = facts
@@ -39,8 +40,18 @@ class FakeHost:
             return value[key]
         return value
 
+    def get_temp_filename(self, hash_key: str | None = None, **kwargs) -> str:
+        return f"/tmp/pyinfra-{hash_key}"
+
     def noop(self, description: str) -> None:
         self.noop_description = description
+
+
+def empty_state() -> State:
+    """A State with a config and no hosts (State() alone skips init for an empty inventory)."""
+    state = State()
+    state.init(Inventory(([], {})), Config())
+    return state
 
 
 def serialise(command) -> object:
@@ -50,6 +61,10 @@ def serialise(command) -> object:
         return command.get_raw_value()
     if isinstance(command, FunctionCommand):
         return [command.function.__name__, *command.args[1:]]
+    if isinstance(command, FileUploadCommand):
+        source = command.src
+        content = source.getvalue() if hasattr(source, "getvalue") else Path(source).read_text()
+        return ["upload", command.dest, content]
     raise AssertionError(f"unexpected command {command!r}")
 
 
@@ -71,7 +86,7 @@ def test_operation(case):
     module, name = case.parent.name.rsplit(".", 1)
     operation = getattr(importlib.import_module(f"operations.{module}"), name)
     fake = FakeHost(spec.get("facts", {}))
-    with ctx_state.use(State()), ctx_host.use(fake):
+    with ctx_state.use(empty_state()), ctx_host.use(fake):
         if "exception" in spec:
             with pytest.raises(OperationError) as raised:
                 list(operation._inner(*spec.get("args", []), **spec.get("kwargs", {})))

@@ -62,7 +62,7 @@ class Deploy:
             cells = line.split()
             if len(cells) < 5 or line.strip().startswith("Grand total"):
                 break
-            rows[" ".join(cells[:-4])] = dict(zip(("hosts", "success", "error", "no_change"), cells[-4:]))
+            rows[" ".join(cells[:-4])] = dict(zip(("hosts", "success", "error", "no_change"), cells[-4:], strict=True))
         return rows
 
     def changed(self, operation: str) -> bool:

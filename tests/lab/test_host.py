@@ -5,13 +5,19 @@ host with its own tools (btrfs, findmnt, stat, systemctl), never with the code u
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+import yaml
 
 import lab.topology as topology
 from lab import state
+from tests.conftest import write_secrets
 from tests.lab.conftest import REPO, deploy, ssh
 
 PVE = topology.PVE_HOST["name"]
@@ -120,7 +126,7 @@ def test_detached_disk_stops_the_stage_and_nothing_is_written(built_pool, unchan
     try:
         result = deploy(HOST_ONLY)
         assert result.returncode != 0
-        assert f"pool 'media' (" in result.output and f"is degraded: {B} is missing" in result.output
+        assert "pool 'media' (" in result.output and f"is degraded: {B} is missing" in result.output
         assert "Nothing was written" in result.output and "btrfs replace start" in result.output
         assert unchanged_hosts()[PVE] == []
         assert MOUNT not in ssh(PVE, "findmnt -rno TARGET")
@@ -135,3 +141,36 @@ def test_hardlink_selftest_fails_when_downloads_is_its_own_subvolume(built_pool)
     assert result.returncode != 0
     assert f"hard links from {MOUNT}/data/downloads into {MOUNT}/data/media fail" in result.output
     assert "Invalid cross-device link" in result.output and "ONE subvolume" in result.output
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    received: list[str] = []
+
+    def do_POST(self):  # noqa: N802 (http.server's name)
+        self.received.append(self.rfile.read(int(self.headers["Content-Length"])).decode())
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_failing_job_is_reported_to_notify_url(built_pool, tmp_path):
+    server = HTTPServer((topology.GATEWAY, 0), _Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://{topology.GATEWAY}:{server.server_port}/mediabox-alerts"
+    secrets = yaml.safe_load(open(os.path.join(topology.LAB_DIR, "secrets.yml")))
+    secrets_file = write_secrets(tmp_path / "secrets.yml", {**secrets, "notify_url": url})
+    try:
+        result = deploy({**HOST_ONLY, "secrets_file": str(secrets_file)})
+        assert result.changed("Failure notifier address") and url not in result.output
+        assert ssh(PVE, "stat -c %a /etc/mediabox/notify.env").strip() == "600"
+        ssh(PVE, f"umount {MOUNT}; systemctl start mediabox-diskcheck.service || true")
+        for _ in range(50):
+            if _Recorder.received:
+                break
+            time.sleep(0.2)
+        assert any("mediabox-diskcheck.service failed" in body for body in _Recorder.received), _Recorder.received
+        assert "is not mounted" in ssh(PVE, "journalctl -u mediabox-diskcheck.service --no-pager -n 20")
+    finally:
+        server.shutdown()

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from pyinfra.api import OperationValueError
-from pyinfra.api.state import State
-from pyinfra.context import ctx_host, ctx_state
 from proxmoxer import ProxmoxAPI
+from pyinfra.api import OperationValueError
+from pyinfra.context import ctx_host, ctx_state
 
 from operations import proxmox
-from tests.test_operations import FakeHost
+from tests.test_operations import FakeHost, empty_state
 
 ARGS = {"storage": "mediabox-backup", "path": "/mnt/storage/backups", "content": "backup", "mountpoint": "/mnt/storage"}
 
@@ -21,7 +20,7 @@ def api(fakepve, fakepve_cafile):
 
 def converge(api, **overrides):
     fake = FakeHost({})
-    with ctx_state.use(State()), ctx_host.use(fake):
+    with ctx_state.use(empty_state()), ctx_host.use(fake):
         commands = list(proxmox.storage_dir._inner(api=api, **{**ARGS, **overrides}))
     for command in commands:
         command.function(*command.args, **command.kwargs)
