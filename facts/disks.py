@@ -17,13 +17,13 @@ _WHOLE_DISK = re.compile(r"^(ata|nvme|scsi|usb|virtio|mmc)-(?!.*-part\d+$)")
 class DisksById(FactBase[dict]):
     """
     Returns the whole disks under /dev/disk/by-id, keyed by their by-id path:
-    the kernel device it points to, the serial (udev names disks <bus>-<model>_<serial>) and the
-    size in bytes.
+    the kernel device it points to, the serial (udev names disks <bus>-<model>_<serial>), the
+    size in bytes and whether it spins.
 
     .. code:: python
 
         {"/dev/disk/by-id/ata-WDC_WD40EFRX_WD-ABC123": {
-            "device": "/dev/sda", "serial": "WD-ABC123", "size_bytes": 4000787030016}}
+            "device": "/dev/sda", "serial": "WD-ABC123", "size_bytes": 4000787030016, "rotational": True}}
     """
 
     @override
@@ -31,8 +31,9 @@ class DisksById(FactBase[dict]):
         return (
             "for link in /dev/disk/by-id/*; do [ -L \"$link\" ] || continue; "
             "dev=$(readlink -f \"$link\"); "
-            "sectors=$(cat /sys/class/block/${dev##*/}/size 2>/dev/null || echo 0); "
-            "echo \"$link $dev $sectors\"; done"
+            "sys=/sys/class/block/${dev##*/}; sectors=$(cat $sys/size 2>/dev/null || echo 0); "
+            "spins=$(cat $sys/queue/rotational 2>/dev/null || echo 1); "
+            "echo \"$link $dev $sectors $spins\"; done"
         )
 
     @staticmethod
@@ -44,11 +45,12 @@ class DisksById(FactBase[dict]):
     def process(self, output) -> dict:
         disks = {}
         for line in output:
-            link, device, sectors = line.rsplit(" ", 2)
+            link, device, sectors, spins = line.rsplit(" ", 3)
             name = link.rsplit("/", 1)[-1]
             if not _WHOLE_DISK.match(name):
                 continue
-            disks[link] = {"device": device, "serial": disk_serial(link), "size_bytes": int(sectors) * 512}
+            disks[link] = {"device": device, "serial": disk_serial(link), "size_bytes": int(sectors) * 512,
+                           "rotational": spins == "1"}
         return disks
 
 
