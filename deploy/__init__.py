@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from pyinfra import host, logger
+# Aliased: importing the stage module deploy.host rebinds the name `host` in this package.
+from pyinfra import host as current_host
+from pyinfra import logger
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.context import ctx_inventory
 
+from mediabox import pve
 from mediabox.run import Run, validate
-from mediabox.settings import STAGES, SettingsError
+from mediabox.settings import STAGES, Settings, SettingsError
 
 
 class RunRefused(PyinfraError):
@@ -37,10 +40,17 @@ def validated_run() -> Run:
 def run_stages() -> None:
     """Validate, then apply this host's selected stages in order; preflight always runs first."""
     run = validated_run()
-    settings = run.settings[host.name]
+    settings = run.settings[current_host.name]
     for stage in STAGES:
         if stage == "preflight" or stage in settings.stages:
             import_module(f"deploy.{stage}").apply(run, settings)
+
+
+def pve_api(run: Run, settings: Settings):
+    """This Proxmox host's API client (one per host per run; reads are never cached)."""
+    data = current_host.data
+    return pve.client(current_host.name, settings, run.secrets, data.get("ssh_hostname") or current_host.name,
+                      ssh_key=data.get("ssh_key"), ssh_port=data.get("ssh_port") or 22)
 
 
 def not_built(stage: str, issue: int) -> None:

@@ -11,8 +11,9 @@ from pyinfra import host, logger
 from pyinfra.operations import files, systemd
 from pyinfra.operations.util import any_changed
 
+from deploy import pve_api
 from facts.system import GroupId
-from mediabox import layout, pve
+from mediabox import layout
 from mediabox.run import Run
 from mediabox.settings import Settings
 from operations import btrfs, proxmox, storage, system
@@ -57,7 +58,7 @@ def apply(run: Run, s: Settings) -> None:
 
     _maintenance(s, mount, run.secrets.get("notify_url"))
     if s.pve_backup_storage:
-        api = pve.client(host.name, s, run.secrets, host.data.get("ssh_hostname") or host.name)
+        api = pve_api(run, s)
         proxmox.storage_dir(name="Backup storage registered with Proxmox", api=api, storage=s.pve_backup_storage,
                             path=f"{mount}/backups", content="backup", mountpoint=mount)
 

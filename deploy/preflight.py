@@ -11,7 +11,7 @@ from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.hardware import Cpus, Memory
 from pyinfra.facts.server import LinuxDistribution
 
-from deploy import RunRefused
+from deploy import RunRefused, pve_api
 from facts.disks import DisksById
 from facts.hardware import GpuRenderNodes
 from mediabox import pve
@@ -72,8 +72,12 @@ def check_proxmox_host(run: Run, s: Settings) -> list[Problem]:
 
 def _check_api(run: Run, s: Settings) -> list[Problem]:
     address = host.data.get("ssh_hostname") or host.name
+    guests = [run.settings[name] for name in run.hosts_in("docker_guests")]
+    limits = pve.auth_limits(s, guests)
+    if limits:
+        return limits
     try:
-        api = pve.client(host.name, s, run.secrets, address)
+        api = pve_api(run, s)
         version = api.version.get()["version"]
         nodes = [node["node"] for node in api.nodes.get()]
     except pve.API_ERRORS as error:

@@ -75,14 +75,16 @@ pve_api_port = 8006
 # The node name (`hostname` on the host; 'pve' on a fresh install).
 pve_node = "pve"
 
-# How the engine logs in: 'password' (a root@pam ticket: needed for bind mounts, devN and keyctl)
-# or 'token' (pve_token_id + pve_token_secret in the secrets file).
+# How the engine talks to the API: 'password' (a root@pam ticket), 'token' (pve_token_id and
+# pve_token_secret in the secrets file) or 'ssh' (pvesh over SSH as root, with the SSH key). A token,
+# even root@pam's, cannot set the guest's bind mounts, devices or keyctl: preflight refuses it.
 pve_auth = "password"
 pve_user = "root@pam"
 
-# A copy of the host's /etc/pve/pve-root-ca.pem, so the API's certificate is verified. Required:
-# the engine never talks to the API unverified.
+# How the API's certificate is verified (one is required; the engine never talks to it unverified):
+# a copy of the host's /etc/pve/pve-root-ca.pem, or the certificate's SHA-256 fingerprint.
 pve_ca_file = None
+pve_tls_fingerprint = None
 
 # Memory kept for Proxmox itself when the guests' memory is budgeted.
 host_memory_reserve_mb = 1024
@@ -105,6 +107,10 @@ guest_swap_mb = 512  # swap in MB
 guest_disk_gb = 16  # root disk: the OS, Docker and its images; media lives on the pool
 guest_storage = "local-lvm"  # Proxmox storage for the root disk
 guest_template = "debian-12-standard_12.7-1_amd64.tar.zst"  # downloaded to storage `local` when missing
+# Where the template comes from: None is Proxmox's own signed template index (like `pveam download`);
+# or a URL, which then needs the file's SHA-512 too, so the download is verified.
+guest_template_url = None
+guest_template_sha512 = None
 
 # ----------------------------------------------------------------------------- Docker network
 

@@ -150,10 +150,16 @@ def _check_proxmox(s: Settings) -> list[Problem]:
         if serial not in serials:
             problems.append(Problem("pool_wipe_serials", serial, "not the serial of a disk in pool_disks",
                                     f"use one of {sorted(serials)} or remove it"))
-    if s.pve_ca_file is None:
+    if s.pve_auth == "ssh":
+        pass  # pvesh over SSH: the host key is what is verified
+    elif s.pve_ca_file is None and s.pve_tls_fingerprint is None:
         problems.append(Problem("pve_ca_file", None, "the API's TLS certificate cannot be verified",
-                                "copy /etc/pve/pve-root-ca.pem from the host and set pve_ca_file to its path"))
-    elif not os.path.isfile(os.path.expanduser(s.pve_ca_file)):
+                                "copy /etc/pve/pve-root-ca.pem from the host and set pve_ca_file to its path, or "
+                                "set pve_tls_fingerprint (the web UI shows it under the node's Certificates)"))
+    elif s.pve_ca_file is not None and s.pve_tls_fingerprint is not None:
+        problems.append(Problem("pve_tls_fingerprint", s.pve_tls_fingerprint, "set together with pve_ca_file",
+                                "keep one: the CA file, or the fingerprint"))
+    elif s.pve_ca_file is not None and not os.path.isfile(os.path.expanduser(s.pve_ca_file)):
         problems.append(Problem("pve_ca_file", s.pve_ca_file, "no such file",
                                 "copy /etc/pve/pve-root-ca.pem from the host to that path"))
     return problems
@@ -170,6 +176,10 @@ def _check_guest(s: Settings, ssh_hostname: str | None) -> list[Problem]:
     elif s.guest_gateway not in s.guest_ip.network or s.guest_gateway == s.guest_ip.ip:
         problems.append(Problem("guest_gateway", str(s.guest_gateway), f"not a gateway inside {s.guest_ip.network}",
                                 f"use the router's address in {s.guest_ip.network}"))
+    if s.guest_template_url and not s.guest_template_sha512:
+        problems.append(Problem("guest_template_sha512", None, "guest_template_url is set without a checksum",
+                                "set guest_template_sha512 to the file's SHA-512 (sha512sum), or guest_template_url "
+                                "= None to use Proxmox's signed template index"))
     if ssh_hostname and ssh_hostname != str(s.guest_ip.ip):
         problems.append(Problem("ssh_hostname", ssh_hostname, f"differs from guest_ip {s.guest_ip.ip}",
                                 "connect to the guest at its guest_ip address"))

@@ -51,7 +51,7 @@ def required(s: Settings) -> dict[str, str]:
     needed = {}
     if s.pve_auth == "password":
         needed["pve_password"] = f"the password of {s.pve_user} on the Proxmox host"
-    else:
+    elif s.pve_auth == "token":
         needed["pve_token_id"] = "the API token id, like 'root@pam!mediabox'"
         needed["pve_token_secret"] = "the API token's secret (a UUID)"
     if s.enabled("gluetun"):

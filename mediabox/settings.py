@@ -105,9 +105,12 @@ class _SettingsBase(BaseModel):
     pve_api_host: str | None = _describe("None (use the SSH address) or the API's host name or IP")
     pve_api_port: int = _describe("the API port, 8006 on Proxmox", ge=1, le=65535)
     pve_node: str = _describe("the node name shown by `pvecm nodes` or in the web UI, e.g. 'pve'", min_length=1)
-    pve_auth: Literal["password", "token"] = _describe("'password' (root@pam ticket) or 'token'")
+    pve_auth: Literal["password", "token", "ssh"] = _describe("'password' (root@pam ticket), 'token' or 'ssh' "
+                                                              "(pvesh over SSH as root)")
     pve_user: str = _describe("a user such as 'root@pam'", pattern=r"^[^@\s]+@[^@\s]+$")
     pve_ca_file: str | None = _describe("the path of a copy of the host's /etc/pve/pve-root-ca.pem")
+    pve_tls_fingerprint: str | None = _describe("the API certificate's SHA-256 fingerprint, 32 hex pairs with colons",
+                                                pattern=r"^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$")
     host_memory_reserve_mb: int = _describe("MB kept for Proxmox itself, e.g. 1024", ge=256)
     pve_backup_storage: str | None = _describe("None or a storage id such as 'mediabox-backup'",
                                                pattern=r"^[a-z][a-z0-9\-_.]*[a-z0-9]$")
@@ -127,6 +130,11 @@ class _SettingsBase(BaseModel):
     guest_storage: str = _describe("a Proxmox storage for the root disk, e.g. 'local-lvm'", min_length=1)
     guest_template: str = _describe("a template file name such as 'debian-12-standard_12.7-1_amd64.tar.zst'",
                                     pattern=r"^[\w.+-]+\.tar\.(zst|gz|xz)$")
+
+    guest_template_url: str | None = _describe("None or an http(s) URL of the template file",
+                                               pattern=r"^https?://\S+$")
+    guest_template_sha512: str | None = _describe("None or the template's SHA-512, 128 hex characters",
+                                                  pattern=r"^[0-9a-fA-F]{128}$")
 
     # Docker network and services
     docker_subnet: IPv4Network = _describe("a private /16-/24 network such as '172.20.0.0/16'")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from proxmoxer import ProxmoxAPI
 from pyinfra import host, logger
-from pyinfra.api import FunctionCommand, OperationValueError, operation
+from pyinfra.api import FunctionCommand, OperationError, OperationValueError, operation
+
+from mediabox import lxc, pve
 
 
 @operation()
@@ -41,4 +43,133 @@ def storage_dir(api: ProxmoxAPI, storage: str, path: str, content: str, mountpoi
 
 
 def _create_storage(api: ProxmoxAPI, params: dict) -> None:
-    api.storage.post(**params)
+    pve.call(lambda: api.storage.post(**params), what=f"register storage {params['storage']}")
+
+
+@operation()
+def template_present(api: ProxmoxAPI, node: str, storage: str, template: str, url: str | None = None,
+                     sha512: str | None = None):
+    """
+    Ensure a container template is in a storage: downloaded through the API only when absent.
+
+    + api: the host's API client
+    + node: the node name
+    + storage: a storage that holds templates (``local``)
+    + template: the file name, e.g. ``debian-12-standard_12.7-1_amd64.tar.zst``
+    + url: download from this URL (download-url, checksummed with ``sha512`` when given);
+      None: Proxmox's own template index (aplinfo)
+
+    **Example:**
+
+    .. code:: python
+
+        proxmox.template_present(api=api, node="pve", storage="local",
+                                 template="debian-12-standard_12.7-1_amd64.tar.zst")
+    """
+    if "/" in template or not template.endswith((".tar.zst", ".tar.gz", ".tar.xz")):
+        raise OperationValueError(f"a template is a file name ending in .tar.zst/.tar.gz/.tar.xz, got {template!r}")
+    volid = f"{storage}:vztmpl/{template}"
+    present = {item["volid"] for item in api.nodes(node).storage(storage).content.get(content="vztmpl")}
+    if volid in present:
+        host.noop(f"template {volid} is present")
+        return
+    if url:
+        params = {"content": "vztmpl", "filename": template, "url": url}
+        if sha512:
+            params.update({"checksum": sha512, "checksum-algorithm": "sha512"})
+        yield FunctionCommand(_download, (api, node, ["storage", storage, "download-url"], params,
+                                          f"download template {template}"), {})
+    else:
+        yield FunctionCommand(_download, (api, node, ["aplinfo"], {"storage": storage, "template": template},
+                                          f"download template {template}"), {})
+
+
+def _download(api: ProxmoxAPI, node: str, path: list[str], params: dict, what: str) -> None:
+    endpoint = api.nodes(node)
+    for part in path:
+        endpoint = endpoint(part)
+    pve.wait_task(api, node, endpoint.post(**params), timeout_s=900, what=what)
+
+
+@operation()
+def container(api: ProxmoxAPI, node: str, config: dict):
+    """
+    Ensure a managed container exists with this config: created with every key, then on later
+    runs only the keys that differ are PUT (with the config digest as a lock). Keys a running
+    container takes only on restart are reported as pending. A container with the same id or host
+    name that lacks the ``mediabox`` tag is never touched.
+
+    + api: the host's API client
+    + node: the node name
+    + config: the create parameters (mediabox.lxc.wanted), vmid included
+
+    **Example:**
+
+    .. code:: python
+
+        proxmox.container(api=api, node="pve", config=lxc.wanted(guest, host_settings, key, None))
+    """
+    vmid = config.get("vmid")
+    if not isinstance(vmid, int) or vmid < 100 or not config.get("hostname"):
+        raise OperationValueError(f"a container config needs a vmid of 100 or more and a hostname, got {vmid!r}")
+    listed = {ct["vmid"]: ct for ct in api.nodes(node).lxc.get()}
+    mine = listed.get(vmid)
+    if mine is None:
+        clash = [ct["vmid"] for ct in listed.values() if ct.get("name") == config["hostname"]]
+        if clash:
+            raise OperationError(f"container {clash[0]} on {node} already uses the host name {config['hostname']}: "
+                                 "choose another guest_hostname. Nothing was changed.")
+        yield FunctionCommand(_create, (api, node, config), {})
+        return
+    if lxc.MANAGED_TAG not in lxc.normalise("tags", mine.get("tags", "")):
+        raise OperationError(f"container {vmid} on {node} ({mine.get('name')}) was not made by mediabox (no "
+                             f"'{lxc.MANAGED_TAG}' tag): it is left untouched. Choose a free guest_vmid.")
+    current, waiting = lxc.effective(api.nodes(node).lxc(vmid).pending.get())
+    update = lxc.changes(current, config)
+    restart = lxc.needs_restart(waiting | set(update)) if mine.get("status") == "running" else []
+    if restart:
+        logger.warning(f"{host.print_prefix}container {vmid}: {', '.join(restart)} apply at its next restart")
+    if not update:
+        host.noop(f"container {vmid} matches its settings")
+        return
+    yield FunctionCommand(_update, (api, node, vmid, update), {})
+
+
+def _create(api: ProxmoxAPI, node: str, config: dict) -> None:
+    upid = pve.call(lambda: api.nodes(node).lxc.post(**config), what=f"create container {config['vmid']}")
+    pve.wait_task(api, node, upid, timeout_s=600, what=f"create container {config['vmid']}")
+
+
+def _update(api: ProxmoxAPI, node: str, vmid: int, update: dict) -> None:
+    digest = api.nodes(node).lxc(vmid).config.get()["digest"]
+    pve.call(lambda: api.nodes(node).lxc(vmid).config.put(digest=digest, **update),
+             what=f"update container {vmid} ({', '.join(sorted(update))})")
+
+
+@operation()
+def container_running(api: ProxmoxAPI, node: str, vmid: int):
+    """
+    Ensure a managed container is running (it also starts at boot through its onboot key).
+
+    + api: the host's API client
+    + node: the node name
+    + vmid: the container id
+
+    **Example:**
+
+    .. code:: python
+
+        proxmox.container_running(api=api, node="pve", vmid=200)
+    """
+    if not isinstance(vmid, int) or vmid < 100:
+        raise OperationValueError(f"vmid must be 100 or more, got {vmid!r}")
+    listed = {ct["vmid"]: ct for ct in api.nodes(node).lxc.get()}
+    if listed.get(vmid, {}).get("status") == "running":
+        host.noop(f"container {vmid} is running")
+        return
+    yield FunctionCommand(_start, (api, node, vmid), {})
+
+
+def _start(api: ProxmoxAPI, node: str, vmid: int) -> None:
+    upid = pve.call(lambda: api.nodes(node).lxc(vmid).status.start.post(), what=f"start container {vmid}")
+    pve.wait_task(api, node, upid, timeout_s=300, what=f"start container {vmid}")

@@ -47,6 +47,29 @@ class FakeHost:
         self.noop_description = description
 
 
+class RecordedApi:
+    """Answers proxmoxer-style reads (api.nodes("pve1").lxc.get()) from responses recorded from fakepve,
+    keyed "nodes/pve1/lxc" or "...?param=value"; any write here is a bug (writes go in FunctionCommands)."""
+
+    def __init__(self, responses: dict, path: tuple[str, ...] = ()):
+        self._responses, self._path = responses, path
+
+    def __getattr__(self, name: str) -> RecordedApi:
+        return RecordedApi(self._responses, (*self._path, name))
+
+    def __call__(self, *parts) -> RecordedApi:
+        return RecordedApi(self._responses, (*self._path, *map(str, parts)))
+
+    def get(self, **params):
+        query = "&".join(f"{k}={v}" for k, v in sorted(params.items()))
+        return self._responses["/".join(self._path) + (f"?{query}" if query else "")]
+
+    def _write(self, **params):
+        raise AssertionError(f"write to {'/'.join(self._path)} in an operation body")
+
+    post = put = delete = _write
+
+
 def empty_state() -> State:
     """A State with a config and no hosts (State() alone skips init for an empty inventory)."""
     state = State()
@@ -74,7 +97,7 @@ def test_every_operation_has_change_noop_and_invalid_cases():
     for path in Path(operations.__file__).parent.glob("*.py"):
         module = importlib.import_module(f"operations.{path.stem}")
         for name, func in vars(module).items():
-            if hasattr(func, "_inner") and func.__module__ == module.__name__ and path.stem != "proxmox":
+            if hasattr(func, "_inner") and func.__module__ == module.__name__:
                 cases = (FIXTURES / f"{path.stem}.{name}").glob("*.json")
                 kinds = {json.loads(case.read_text()).get("kind") for case in cases}
                 assert {"change", "noop", "invalid"} <= kinds, f"{path.stem}.{name} has only {kinds}"
@@ -86,6 +109,8 @@ def test_operation(case):
     module, name = case.parent.name.rsplit(".", 1)
     operation = getattr(importlib.import_module(f"operations.{module}"), name)
     fake = FakeHost(spec.get("facts", {}))
+    if "api" in spec or module == "proxmox":
+        spec.setdefault("kwargs", {})["api"] = RecordedApi(spec.get("api", {}))
     with ctx_state.use(empty_state()), ctx_host.use(fake):
         if "exception" in spec:
             with pytest.raises(OperationError) as raised:
