@@ -15,6 +15,11 @@ CREATE_ONLY = ("ostemplate", "rootfs", "unprivileged", "ssh-public-keys", "vmid"
 NEEDS_RESTART = ("features", "unprivileged", "rootfs")
 NEEDS_RESTART_PREFIXES = ("mp", "dev")
 
+# Which setting each API key comes from, so PVE's own field errors name the setting to fix.
+SETTING_OF = {"hostname": "guest_hostname", "cores": "guest_cores", "memory": "guest_memory_mb",
+              "swap": "guest_swap_mb", "rootfs": "guest_disk_gb", "net0": "guest_ip", "nameserver": "guest_nameserver",
+              "ostemplate": "guest_template", "vmid": "guest_vmid", "mp0": "storage_mount", "mp1": "storage_mount"}
+
 # Keys the API adds or computes that the engine does not manage.
 _IGNORED = {"digest", "arch", "ostype", "lxc", "description"}
 _IGNORED_SUBKEYS = {"net": {"hwaddr", "type"}}

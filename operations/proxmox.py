@@ -88,7 +88,7 @@ def _download(api: ProxmoxAPI, node: str, path: list[str], params: dict, what: s
     endpoint = api.nodes(node)
     for part in path:
         endpoint = endpoint(part)
-    pve.wait_task(api, node, endpoint.post(**params), timeout_s=900, what=what)
+    pve.run_task(api, lambda: endpoint.post(**params), what, timeout_s=900)
 
 
 @operation()
@@ -136,14 +136,14 @@ def container(api: ProxmoxAPI, node: str, config: dict):
 
 
 def _create(api: ProxmoxAPI, node: str, config: dict) -> None:
-    upid = pve.call(lambda: api.nodes(node).lxc.post(**config), what=f"create container {config['vmid']}")
-    pve.wait_task(api, node, upid, timeout_s=600, what=f"create container {config['vmid']}")
+    pve.run_task(api, lambda: api.nodes(node).lxc.post(**config), f"create container {config['vmid']}",
+                 fields=lxc.SETTING_OF)
 
 
 def _update(api: ProxmoxAPI, node: str, vmid: int, update: dict) -> None:
     digest = api.nodes(node).lxc(vmid).config.get()["digest"]
     pve.call(lambda: api.nodes(node).lxc(vmid).config.put(digest=digest, **update),
-             what=f"update container {vmid} ({', '.join(sorted(update))})")
+             what=f"update container {vmid} ({', '.join(sorted(update))})", fields=lxc.SETTING_OF)
 
 
 @operation()
@@ -171,5 +171,5 @@ def container_running(api: ProxmoxAPI, node: str, vmid: int):
 
 
 def _start(api: ProxmoxAPI, node: str, vmid: int) -> None:
-    upid = pve.call(lambda: api.nodes(node).lxc(vmid).status.start.post(), what=f"start container {vmid}")
-    pve.wait_task(api, node, upid, timeout_s=300, what=f"start container {vmid}")
+    pve.run_task(api, lambda: api.nodes(node).lxc(vmid).status.start.post(), f"start container {vmid}",
+                 timeout_s=300)
