@@ -29,7 +29,8 @@ def apply(run: Run, s: Settings) -> None:
     for name in run.hosts_in("docker_guests"):
         guest = run.settings[name]
         config = lxc.wanted(guest, s, _public_key(name), render_gid=None)
-        proxmox.container(name=f"Container {guest.guest_vmid} ({name})", api=api, node=s.pve_node, config=config)
+        proxmox.container(name=f"Container {guest.guest_vmid} ({name})", api=api, node=s.pve_node, config=config,
+                          restart=guest.guest_restart_for_changes)
         proxmox.container_running(name=f"Container {guest.guest_vmid} running", api=api, node=s.pve_node,
                                   vmid=guest.guest_vmid)
 

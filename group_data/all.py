@@ -106,6 +106,8 @@ guest_memory_mb = None  # None: 6144 for profile "8gb", 12288 for "16gb"
 guest_swap_mb = 512  # swap in MB
 guest_disk_gb = 16  # root disk: the OS, Docker and its images; media lives on the pool
 guest_storage = "local-lvm"  # Proxmox storage for the root disk
+guest_start_order = 1  # starts at boot (onboot) in this order among the host's guests
+guest_restart_for_changes = False  # True: restart the guest for changes that apply only at restart
 guest_template = "debian-12-standard_12.7-1_amd64.tar.zst"  # downloaded to storage `local` when missing
 # Where the template comes from: None is Proxmox's own signed template index (like `pveam download`);
 # or a URL, which then needs the file's SHA-512 too, so the download is verified.

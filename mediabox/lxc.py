@@ -37,7 +37,7 @@ def wanted(guest: Settings, host: Settings, ssh_public_key: str | None, render_g
         "memory": guest.guest_memory,
         "swap": guest.guest_swap_mb,
         "onboot": 1,
-        "startup": "order=1",
+        "startup": f"order={guest.guest_start_order}",
         "tags": MANAGED_TAG,
         "features": "keyctl=1,nesting=1",
         "net0": f"name=eth0,bridge={guest.guest_bridge},ip={guest.guest_ip},gw={guest.guest_gateway}",

@@ -131,6 +131,8 @@ class _SettingsBase(BaseModel):
     guest_template: str = _describe("a template file name such as 'debian-12-standard_12.7-1_amd64.tar.zst'",
                                     pattern=r"^[\w.+-]+\.tar\.(zst|gz|xz)$")
 
+    guest_start_order: int = _describe("the guest's place in the host's start order, 1 or more", ge=1)
+    guest_restart_for_changes: bool = _describe("True or False")
     guest_template_url: str | None = _describe("None or an http(s) URL of the template file",
                                                pattern=r"^https?://\S+$")
     guest_template_sha512: str | None = _describe("None or the template's SHA-512, 128 hex characters",

@@ -92,7 +92,7 @@ def _download(api: ProxmoxAPI, node: str, path: list[str], params: dict, what: s
 
 
 @operation()
-def container(api: ProxmoxAPI, node: str, config: dict):
+def container(api: ProxmoxAPI, node: str, config: dict, restart: bool = False):
     """
     Ensure a managed container exists with this config: created with every key, then on later
     runs only the keys that differ are PUT (with the config digest as a lock). Keys a running
@@ -102,6 +102,7 @@ def container(api: ProxmoxAPI, node: str, config: dict):
     + api: the host's API client
     + node: the node name
     + config: the create parameters (mediabox.lxc.wanted), vmid included
+    + restart: reboot a running container whose changes apply only at restart; False reports them
 
     **Example:**
 
@@ -126,13 +127,17 @@ def container(api: ProxmoxAPI, node: str, config: dict):
                              f"'{lxc.MANAGED_TAG}' tag): it is left untouched. Choose a free guest_vmid.")
     current, waiting = lxc.effective(api.nodes(node).lxc(vmid).pending.get())
     update = lxc.changes(current, config)
-    restart = lxc.needs_restart(waiting | set(update)) if mine.get("status") == "running" else []
-    if restart:
-        logger.warning(f"{host.print_prefix}container {vmid}: {', '.join(restart)} apply at its next restart")
-    if not update:
+    pending = lxc.needs_restart(waiting | set(update)) if mine.get("status") == "running" else []
+    if pending and not restart:
+        logger.warning(f"{host.print_prefix}container {vmid}: {', '.join(pending)} apply at its next restart "
+                       "(guest_restart_for_changes = True restarts it)")
+    if not update and not (pending and restart):
         host.noop(f"container {vmid} matches its settings")
         return
-    yield FunctionCommand(_update, (api, node, vmid, update), {})
+    if update:
+        yield FunctionCommand(_update, (api, node, vmid, update), {})
+    if pending and restart:
+        yield FunctionCommand(_reboot, (api, node, vmid), {})
 
 
 def _create(api: ProxmoxAPI, node: str, config: dict) -> None:
@@ -144,6 +149,11 @@ def _update(api: ProxmoxAPI, node: str, vmid: int, update: dict) -> None:
     digest = api.nodes(node).lxc(vmid).config.get()["digest"]
     pve.call(lambda: api.nodes(node).lxc(vmid).config.put(digest=digest, **update),
              what=f"update container {vmid} ({', '.join(sorted(update))})", fields=lxc.SETTING_OF)
+
+
+def _reboot(api: ProxmoxAPI, node: str, vmid: int) -> None:
+    pve.run_task(api, lambda: api.nodes(node).lxc(vmid).status.reboot.post(), f"restart container {vmid}",
+                 timeout_s=300)
 
 
 @operation()
