@@ -7,6 +7,8 @@ import re
 from pyinfra.api import FactBase, QuoteString, StringCommand
 from typing_extensions import override
 
+from facts import colon_fields
+
 _LABEL = re.compile(r"^Label: (?:'(?P<label>.*)'|none)\s+uuid: (?P<uuid>[0-9a-f-]+)")
 _TOTAL = re.compile(r"^\s*Total devices (?P<total>\d+)")
 _DEVICE = re.compile(r"^\s*devid\s+(?P<devid>\d+) size (?P<size>\d+) used \d+ path (?P<path>\S+)(?P<missing> MISSING)?")
@@ -18,6 +20,22 @@ class _BtrfsFact(FactBase):
     @override
     def requires_command(self, *args, **kwargs) -> str:
         return "btrfs"
+
+
+class _BtrfsPathFact(_BtrfsFact):
+    """A fact read by `btrfs <subcommand> <path>`; nothing mounted there reads as the default."""
+
+    abstract = True
+    subcommand = ""
+
+    @override
+    def command(self, path: str) -> StringCommand:
+        return StringCommand("btrfs", self.subcommand, QuoteString(path), "2>/dev/null || true")
+
+    @staticmethod
+    @override
+    def default() -> dict:
+        return {}
 
 
 class BtrfsFilesystems(_BtrfsFact):
@@ -54,7 +72,7 @@ class BtrfsFilesystems(_BtrfsFact):
         return filesystems
 
 
-class BtrfsProfiles(_BtrfsFact):
+class BtrfsProfiles(_BtrfsPathFact):
     """
     Returns the block group profiles of a mounted btrfs, by type (more than one after writes
     to a degraded pool); {} when the path is not a mounted btrfs.
@@ -64,14 +82,7 @@ class BtrfsProfiles(_BtrfsFact):
         {"Data": ["RAID1"], "Metadata": ["RAID1"], "System": ["RAID1"]}
     """
 
-    @override
-    def command(self, path: str) -> StringCommand:
-        return StringCommand("btrfs filesystem df --raw", QuoteString(path), "2>/dev/null || true")
-
-    @staticmethod
-    @override
-    def default() -> dict:
-        return {}
+    subcommand = "filesystem df --raw"
 
     @override
     def process(self, output) -> dict:
@@ -83,7 +94,7 @@ class BtrfsProfiles(_BtrfsFact):
         return {kind: sorted(names) for kind, names in profiles.items()}
 
 
-class BtrfsSubvolumes(_BtrfsFact):
+class BtrfsSubvolumes(_BtrfsPathFact):
     """
     Returns the paths of the subvolumes of the btrfs mounted at a path, relative to its top level;
     [] when nothing is mounted there.
@@ -93,9 +104,7 @@ class BtrfsSubvolumes(_BtrfsFact):
         ["appdata", "data", "snapshots", "snapshots/appdata-2026-11-25"]
     """
 
-    @override
-    def command(self, path: str) -> StringCommand:
-        return StringCommand("btrfs subvolume list", QuoteString(path), "2>/dev/null || true")
+    subcommand = "subvolume list"
 
     @staticmethod
     @override
@@ -107,7 +116,7 @@ class BtrfsSubvolumes(_BtrfsFact):
         return sorted(line.split(" path ", 1)[1] for line in output if " path " in line)
 
 
-class BtrfsDeviceStats(_BtrfsFact):
+class BtrfsDeviceStats(_BtrfsPathFact):
     """
     Returns the error counters of each device of the btrfs mounted at a path.
 
@@ -117,14 +126,7 @@ class BtrfsDeviceStats(_BtrfsFact):
                       "corruption_errs": 0, "generation_errs": 0}}
     """
 
-    @override
-    def command(self, path: str) -> StringCommand:
-        return StringCommand("btrfs device stats", QuoteString(path), "2>/dev/null || true")
-
-    @staticmethod
-    @override
-    def default() -> dict:
-        return {}
+    subcommand = "device stats"
 
     @override
     def process(self, output) -> dict:
@@ -135,7 +137,7 @@ class BtrfsDeviceStats(_BtrfsFact):
         return stats
 
 
-class BtrfsScrubStatus(_BtrfsFact):
+class BtrfsScrubStatus(_BtrfsPathFact):
     """
     Returns the last scrub of the btrfs mounted at a path: when it started (None if never),
     its status and its error summary.
@@ -145,22 +147,11 @@ class BtrfsScrubStatus(_BtrfsFact):
         {"started": "Sun Nov  1 02:00:01 2026", "status": "finished", "errors": "no errors found"}
     """
 
-    @override
-    def command(self, path: str) -> StringCommand:
-        return StringCommand("btrfs scrub status", QuoteString(path), "2>/dev/null || true")
-
-    @staticmethod
-    @override
-    def default() -> dict:
-        return {}
+    subcommand = "scrub status"
 
     @override
     def process(self, output) -> dict:
-        fields = {}
-        for line in output:
-            key, sep, value = line.strip().partition(":")
-            if sep:
-                fields[key.strip().lower()] = value.strip()
+        fields = {key.lower(): value for key, value in colon_fields(output).items()}
         if not fields:
             return {}
         return {"started": fields.get("scrub started"), "status": fields.get("status"),

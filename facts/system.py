@@ -7,6 +7,8 @@ import shlex
 from pyinfra.api import FactBase, QuoteString, StringCommand
 from typing_extensions import override
 
+from facts import colon_fields
+
 
 class FstabEntries(FactBase[list]):
     """
@@ -118,11 +120,7 @@ class SmartSupport(FactBase[dict]):
 
     @override
     def process(self, output) -> dict:
-        fields = {}
-        for line in output:
-            key, sep, value = line.partition(":")
-            if sep:
-                fields[key.strip()] = value.strip()
+        fields = colon_fields(output)
         available = fields.get("SMART support is", "").startswith("Available")
         return {"available": available, "model": fields.get("Device Model") or fields.get("Model Number"),
                 "serial": fields.get("Serial Number")}
