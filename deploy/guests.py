@@ -16,6 +16,9 @@ from mediabox.run import Run
 from mediabox.settings import Settings
 from operations import proxmox
 
+# Where storage `local` keeps container templates on the host.
+LOCAL_TEMPLATES = "/var/lib/vz/template/cache"
+
 
 def apply(run: Run, s: Settings) -> None:
     if "proxmox" not in run.roles[host.name]:
@@ -28,9 +31,10 @@ def apply(run: Run, s: Settings) -> None:
                                  template=template, url=url, sha512=sha512)
     for name in run.hosts_in("docker_guests"):
         guest = run.settings[name]
-        config = lxc.wanted(guest, s, _public_key(name), render_gid=None)
+        config = lxc.wanted(guest, s, _public_key(name))
         proxmox.container(name=f"Container {guest.guest_vmid} ({name})", api=api, node=s.pve_node, config=config,
-                          restart=guest.guest_restart_for_changes)
+                          restart=guest.guest_restart_for_changes,
+                          template_path=f"{LOCAL_TEMPLATES}/{guest.guest_template}")
         proxmox.container_running(name=f"Container {guest.guest_vmid} running", api=api, node=s.pve_node,
                                   vmid=guest.guest_vmid)
 

@@ -25,7 +25,10 @@ _IGNORED = {"digest", "arch", "ostype", "lxc", "description"}
 _IGNORED_SUBKEYS = {"net": {"hwaddr", "type"}}
 
 
-def wanted(guest: Settings, host: Settings, ssh_public_key: str | None, render_gid: int | None) -> dict:
+RENDER_NODE = "/dev/dri/renderD128"
+
+
+def wanted(guest: Settings, host: Settings, ssh_public_key: str | None) -> dict:
     """The create parameters of a guest, from its settings and the Proxmox host's."""
     config = {
         "vmid": guest.guest_vmid,
@@ -48,13 +51,21 @@ def wanted(guest: Settings, host: Settings, ssh_public_key: str | None, render_g
     if guest.enabled("gluetun"):
         devices.append("/dev/net/tun")
     if guest.enabled("jellyfin") and guest.jellyfin_hwaccel != "none":
-        devices.append("/dev/dri/renderD128" + (f",gid={render_gid}" if render_gid is not None else ""))
+        devices.append(RENDER_NODE)
     config.update({f"dev{i}": device for i, device in enumerate(devices)})
     if guest.guest_nameserver:
         config["nameserver"] = str(guest.guest_nameserver)
     if ssh_public_key:
         config["ssh-public-keys"] = ssh_public_key
     return config
+
+
+def with_render_gid(config: dict, gid: int | None) -> dict:
+    """The config with the render node passed through as the group that owns it inside the container."""
+    if gid is None:
+        return config
+    return {key: f"{value},gid={gid}" if key.startswith("dev") and value == RENDER_NODE else value
+            for key, value in config.items()}
 
 
 def effective(pending: list[dict]) -> tuple[dict, set[str]]:

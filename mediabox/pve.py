@@ -551,7 +551,7 @@ def auth_limits(s: Settings, guests: list[Settings] | None = None) -> list[Probl
         return []
     needed: list[str] = []
     for guest in guests if guests is not None else [s]:
-        for field in root_only_fields(lxc.wanted(guest, s, None, None)):
+        for field in root_only_fields(lxc.wanted(guest, s, None)):
             if field not in needed:
                 needed.append(field)
     if not needed:

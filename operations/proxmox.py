@@ -6,6 +6,7 @@ from proxmoxer import ProxmoxAPI
 from pyinfra import host, logger
 from pyinfra.api import FunctionCommand, OperationError, OperationValueError, operation
 
+from facts.proxmox import TemplateGroupId
 from mediabox import lxc, pve
 
 
@@ -92,7 +93,7 @@ def _download(api: ProxmoxAPI, node: str, path: list[str], params: dict, what: s
 
 
 @operation()
-def container(api: ProxmoxAPI, node: str, config: dict, restart: bool = False):
+def container(api: ProxmoxAPI, node: str, config: dict, restart: bool = False, template_path: str | None = None):
     """
     Ensure a managed container exists with this config: created with every key, then on later
     runs only the keys that differ are PUT (with the config digest as a lock). Keys a running
@@ -103,16 +104,21 @@ def container(api: ProxmoxAPI, node: str, config: dict, restart: bool = False):
     + node: the node name
     + config: the create parameters (mediabox.lxc.wanted), vmid included
     + restart: reboot a running container whose changes apply only at restart; False reports them
+    + template_path: the template file on the host; the render group's id inside it goes into the
+      /dev/dri passthrough (read at execute too, so a template downloaded earlier in the run counts)
 
     **Example:**
 
     .. code:: python
 
-        proxmox.container(api=api, node="pve", config=lxc.wanted(guest, host_settings, key, None))
+        proxmox.container(api=api, node="pve", config=lxc.wanted(guest, host_settings, public_key),
+                          template_path="/var/lib/vz/template/cache/debian-12-standard_12.7-1_amd64.tar.zst")
     """
     vmid = config.get("vmid")
     if not isinstance(vmid, int) or vmid < 100 or not config.get("hostname"):
         raise OperationValueError(f"a container config needs a vmid of 100 or more and a hostname, got {vmid!r}")
+    if template_path:
+        config = lxc.with_render_gid(config, host.get_fact(TemplateGroupId, path=template_path, group="render"))
     listed = {ct["vmid"]: ct for ct in api.nodes(node).lxc.get()}
     mine = listed.get(vmid)
     if mine is None:

@@ -16,6 +16,7 @@ from pathlib import Path
 import lab.topology as topology
 from facts.btrfs import BtrfsDeviceStats, BtrfsFilesystems, BtrfsProfiles, BtrfsScrubStatus, BtrfsSubvolumes
 from facts.disks import BlockDevice, DisksById
+from facts.proxmox import TemplateGroupId
 from facts.system import FstabEntries, GroupId, HardlinkProbe, PathOwnership, SmartSupport
 from lab import state
 
@@ -50,7 +51,7 @@ def blank() -> None:
 
 
 def main() -> None:
-    ssh("(apt-get update -q && apt-get install -y -q btrfs-progs fdisk smartmontools) >/dev/null")
+    ssh("(apt-get update -q && apt-get install -y -q btrfs-progs fdisk smartmontools zstd) >/dev/null")
     blank()
     capture(BlockDevice, "blank", device=A)
     capture(BtrfsFilesystems, "none")
@@ -61,6 +62,15 @@ def main() -> None:
     capture(GroupId, "no_such_group", group="render")
     capture(PathOwnership, "missing", paths=[f"{MNT}/data"])
     capture(HardlinkProbe, "source_missing", source=f"{MNT}/data/downloads", target=f"{MNT}/data/media")
+    # A template-shaped tarball of the stand-in's /etc/group, with a render line added when its minbase
+    # rootfs (no udev) lacks one.
+    ssh("mkdir -p /tmp/tpl/etc && cp /etc/group /tmp/tpl/etc/group && (grep -q '^render:' /tmp/tpl/etc/group || "
+        "echo 'render:x:104:' >> /tmp/tpl/etc/group) && tar -C /tmp/tpl --zstd -cf /tmp/template.tar.zst ./etc "
+        "&& rm -r /tmp/tpl")
+    capture(TemplateGroupId, "render_in_template", path="/tmp/template.tar.zst", group="render")
+    capture(TemplateGroupId, "group_not_in_template", path="/tmp/template.tar.zst", group="nosuchgroup")
+    capture(TemplateGroupId, "template_missing", path="/var/lib/vz/template/cache/missing.tar.zst", group="render")
+    ssh("rm -f /tmp/template.tar.zst")
 
     ssh(f"mkfs.ext4 -q -L photos {A}")
     capture(BlockDevice, "ext4", device=A)
