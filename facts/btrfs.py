@@ -32,10 +32,7 @@ class _BtrfsPathFact(_BtrfsFact):
     def command(self, path: str) -> StringCommand:
         return StringCommand("btrfs", self.subcommand, QuoteString(path), "2>/dev/null || true")
 
-    @staticmethod
-    @override
-    def default() -> dict:
-        return {}
+    default = dict
 
 
 class BtrfsFilesystems(_BtrfsFact):
@@ -51,10 +48,7 @@ class BtrfsFilesystems(_BtrfsFact):
 
     command = "btrfs filesystem show --raw 2>/dev/null || true"
 
-    @staticmethod
-    @override
-    def default() -> dict:
-        return {}
+    default = dict
 
     @override
     def process(self, output) -> dict:
@@ -106,10 +100,7 @@ class BtrfsSubvolumes(_BtrfsPathFact):
 
     subcommand = "subvolume list"
 
-    @staticmethod
-    @override
-    def default() -> list:
-        return []
+    default = list
 
     @override
     def process(self, output) -> list:

@@ -36,10 +36,7 @@ class DisksById(FactBase[dict]):
             "echo \"$link $dev $sectors $spins\"; done"
         )
 
-    @staticmethod
-    @override
-    def default() -> dict:
-        return {}
+    default = dict
 
     @override
     def process(self, output) -> dict:

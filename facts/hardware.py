@@ -19,10 +19,7 @@ class GpuRenderNodes(FactBase[list]):
     def command(self) -> str:
         return "ls -1d /dev/dri/renderD* 2>/dev/null || true"
 
-    @staticmethod
-    @override
-    def default() -> list:
-        return []
+    default = list
 
     @override
     def process(self, output) -> list:

@@ -22,10 +22,7 @@ class FstabEntries(FactBase[list]):
 
     command = "cat /etc/fstab 2>/dev/null || true"
 
-    @staticmethod
-    @override
-    def default() -> list:
-        return []
+    default = list
 
     @override
     def process(self, output) -> list:
@@ -54,10 +51,7 @@ class PathOwnership(FactBase[dict]):
     def command(self, paths: list[str]) -> StringCommand:
         return StringCommand("stat -c '%u %g %a %F %n'", *[QuoteString(p) for p in paths], "2>/dev/null || true")
 
-    @staticmethod
-    @override
-    def default() -> dict:
-        return {}
+    default = dict
 
     @override
     def process(self, output) -> dict:
