@@ -7,12 +7,11 @@ from __future__ import annotations
 from io import StringIO
 from pathlib import Path
 
-from pyinfra import host, logger
+from pyinfra import host
 from pyinfra.operations import files, systemd
 from pyinfra.operations.util import any_changed
 
 from deploy import pve_api
-from facts.system import GroupId
 from mediabox import layout
 from mediabox.run import Run
 from mediabox.settings import Settings
@@ -53,8 +52,6 @@ def apply(run: Run, s: Settings) -> None:
     if any(guest.enabled("tubearchivist") for guest in guests):
         system.sysctl_at_least(name="Elasticsearch's vm.max_map_count", key="vm.max_map_count", minimum=262144,
                                persist_file="/etc/sysctl.d/60-mediabox.conf")
-    render_gid = host.get_fact(GroupId, group="render")
-    logger.info(f"{host.print_prefix}host: render group gid {render_gid if render_gid is not None else 'none'}")
 
     _maintenance(s, mount, run.secrets.get("notify_url"))
     if s.pve_backup_storage:
