@@ -29,3 +29,13 @@ docker_guests = [
         "guest_gateway": "192.168.1.1",
     }),
 ]
+
+# The optional NAS guest (Samba sharing the data subvolume on your LAN): uncomment to have it made.
+# The 8gb profile leaves it off unless nas_enabled is True; the 16gb profile allows it.
+# nas_guests = [
+#     ("nas", {
+#         "ssh_hostname": "192.168.1.21",
+#         "guest_ip": "192.168.1.21/24",
+#         "guest_gateway": "192.168.1.1",
+#     }),
+# ]

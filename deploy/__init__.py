@@ -8,12 +8,14 @@ operation is queued, so a bad setting never changes a host.
 from __future__ import annotations
 
 from importlib import import_module
+from io import StringIO
 
 # Aliased: importing the stage module deploy.host rebinds the name `host` in this package.
 from pyinfra import host as current_host
 from pyinfra import logger
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.context import ctx_inventory
+from pyinfra.operations import files
 
 from mediabox import pve
 from mediabox.run import Run, validate
@@ -51,6 +53,16 @@ def pve_api(run: Run, settings: Settings):
     data = current_host.data
     return pve.client(current_host.name, settings, run.secrets, data.get("ssh_hostname") or current_host.name,
                       ssh_key=data.get("ssh_key"), ssh_port=data.get("ssh_port") or 22)
+
+
+def apt_proxy(settings: Settings) -> None:
+    """apt on this host goes through settings.apt_proxy when there is one."""
+    path = "/etc/apt/apt.conf.d/00mediabox-proxy"
+    if settings.apt_proxy:
+        files.put(name="apt proxy", src=StringIO(f'Acquire::http::Proxy "{settings.apt_proxy}";\n'), dest=path,
+                  mode="644")
+    else:
+        files.file(name="No apt proxy", path=path, present=False)
 
 
 def not_built(stage: str, issue: int) -> None:

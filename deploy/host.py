@@ -11,7 +11,7 @@ from pyinfra import host
 from pyinfra.operations import files, systemd
 from pyinfra.operations.util import any_changed
 
-from deploy import pve_api
+from deploy import apt_proxy, pve_api
 from mediabox import layout
 from mediabox.run import Run
 from mediabox.settings import Settings
@@ -28,9 +28,7 @@ def apply(run: Run, s: Settings) -> None:
     guests = [run.settings[name] for name in run.hosts_in("docker_guests")]
     mount = s.storage_mount
 
-    if s.apt_proxy:
-        files.put(name="apt proxy", src=StringIO(f'Acquire::http::Proxy "{s.apt_proxy}";\n'),
-                  dest="/etc/apt/apt.conf.d/00mediabox-proxy", mode="644")
+    apt_proxy(s)
     system.packages(name="Storage tools", names=["btrfs-progs", "smartmontools", "curl"])
 
     btrfs.pool(name="btrfs RAID1 pool", label=s.pool_label, disks=list(s.pool_disks),

@@ -27,15 +27,15 @@ def apply(run: Run, settings: Settings) -> None:
     problems: list[Problem] = []
     if "proxmox" in roles:
         problems += check_proxmox_host(run, settings)
-    if "docker_guests" in roles:
-        problems += check_docker_guest()
+    if roles & {"docker_guests", "nas_guests"}:
+        problems += check_guest()
     if problems:
         raise RunRefused("\n" + render(problems, f"preflight problem(s) on {host.name}"))
 
 
 def check_proxmox_host(run: Run, s: Settings) -> list[Problem]:
     problems = _check_api(run, s)
-    guests = [run.settings[name] for name in run.hosts_in("docker_guests")]
+    guests = [run.settings[name] for name in run.hosts_in("docker_guests") + run.hosts_in("nas_guests")]
 
     memory_mb = host.get_fact(Memory) or 0
     wanted_mb = s.host_memory_reserve_mb + sum(g.guest_memory for g in guests)
@@ -93,7 +93,7 @@ def _check_api(run: Run, s: Settings) -> list[Problem]:
     return problems
 
 
-def check_docker_guest() -> list[Problem]:
+def check_guest() -> list[Problem]:
     distro = host.get_fact(LinuxDistribution) or {}
     name, major = distro.get("name"), distro.get("major")
     if (name, major) != ("Debian", 12):

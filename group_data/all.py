@@ -108,11 +108,25 @@ guest_disk_gb = 16  # root disk: the OS, Docker and its images; media lives on t
 guest_storage = "local-lvm"  # Proxmox storage for the root disk
 guest_start_order = 1  # starts at boot (onboot) in this order among the host's guests
 guest_restart_for_changes = False  # True: restart the guest for changes that apply only at restart
+# Raw lxc.* lines the API cannot set, e.g. ["lxc.cgroup2.devices.allow: c 226:* rwm"], added to
+# /etc/pve/lxc/<vmid>.conf over SSH (never removed: take one out with `pct` or by hand); they apply
+# at the guest's next restart. The engine needs none on Proxmox VE 8.1+ (devN covers /dev/dri).
+guest_lxc_raw = []
 guest_template = "debian-12-standard_12.7-1_amd64.tar.zst"  # downloaded to storage `local` when missing
 # Where the template comes from: None is Proxmox's own signed template index (like `pveam download`);
 # or a URL, which then needs the file's SHA-512 too, so the download is verified.
 guest_template_url = None
 guest_template_sha512 = None
+
+# --------------------------------------------------------------------------------------- NAS guest
+# A Samba file server in a small LXC guest of its own, sharing folders of the data subvolume on the
+# LAN (at \\<its address>\media). It is made when the inventory lists a host in the nas_guests group
+# (see inventory.py); group_data/nas_guests.py sizes it (1 core, 512 MB, 4 GB, vmid 201, 'nas').
+# OpenMediaVault does not install in a container; the README says why.
+
+nas_enabled = None  # None: allowed with profile '16gb', refused with '8gb' (its RAM goes to the Docker guest)
+nas_user = "media"  # the Samba user (uid puid); its password is generated into the secrets file as nas_password
+nas_shares = {"media": "media", "downloads": "downloads"}  # share name -> folder under the data subvolume
 
 # ----------------------------------------------------------------------------- Docker network
 

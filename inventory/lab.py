@@ -1,4 +1,4 @@
-"""The local lab (`make lab-up`): a Proxmox-host stand-in and a Docker guest in real LXC containers,
+"""The local lab (`make lab-up`): a Proxmox-host stand-in, a Docker guest and a NAS guest in real LXC containers,
 two loop-device disks, and fakepve serving the Proxmox API. Addresses come from lab/topology.py,
 so the lab and these settings cannot disagree.
 """
@@ -44,5 +44,18 @@ docker_guests = [
         "guest_ip": f"{_lab.DOCKER_GUEST['ip']}/{_lab.PREFIX}",
         "guest_gateway": _lab.GATEWAY,
         "guest_cores": 2,  # the lab machine has 2
+    }),
+]
+
+nas_guests = [
+    (_lab.NAS_GUEST["name"], {
+        **_connection,
+        **_site,
+        "ssh_hostname": _lab.NAS_GUEST["ip"],
+        "nas_enabled": True,  # the lab runs the 8gb profile, which leaves the NAS off
+        "guest_vmid": _lab.NAS_GUEST["vmid"],
+        "guest_hostname": _lab.NAS_GUEST["hostname"],
+        "guest_ip": f"{_lab.NAS_GUEST['ip']}/{_lab.PREFIX}",
+        "guest_gateway": _lab.GATEWAY,
     }),
 ]

@@ -67,6 +67,9 @@ def up():
     hostconfig.ensure_subids(record)
     hostconfig.snapshot_sysctls(record)
 
+    made = containers.ensure_guest_storage()
+    say("storage", f"{topology.GUEST_STORAGE_DIR}: made {len(made)} folders" if made else
+        f"ok ({topology.GUEST_STORAGE_DIR}: the guests' appdata and data)")
     loops = {serial: info["loop"] for serial, info in st["disks"].items()}
     st.setdefault("containers", {})
     for ct in topology.CONTAINERS:
@@ -122,8 +125,9 @@ def down():
     record = hostconfig.load()
     hostconfig.restore_subids(record)
     hostconfig.restore_sysctls(record)
-    if os.path.isdir(topology.PVE_DIR):
-        shutil.rmtree(topology.PVE_DIR)
+    for path in (topology.PVE_DIR, topology.GUEST_STORAGE_DIR):
+        if os.path.isdir(path):
+            shutil.rmtree(path)
     state.remove()
     say("down", f"lab is down ({time.monotonic() - started:.1f} s); "
                 f"kept {topology.CACHE_DIR}, the ssh key and secrets.yml")

@@ -4,12 +4,13 @@
   a bridge vmbr0 with eth0 enslaved (ifupdown + bridge-utils, /etc/network/interfaces as on a PVE host),
   writable /proc/sys and /sys, the lab's loop devices and /dev/btrfs-control bound in, and the by-id links
   /dev/disk/by-id/ata-LAB_HDD_2G_<serial> -> ../../loopN recreated at every start (lxc.hook.autodev).
-- lab-docker (DOCKER_GUEST): the Docker CT as PVE makes it. UNPRIVILEGED (idmap 0 -> 100000, 65536 ids; the rootfs
-  is shifted by +100000), nesting (nesting.conf), keyctl allowed (LXC's default seccomp profile does not
-  block it), /dev/net/tun bound in (PVE: dev0: /dev/net/tun), hostname media, static address on eth0 as PVE
-  writes it.
+- lab-docker (DOCKER_GUEST) and lab-nas (NAS_GUEST): guests as PVE makes them. UNPRIVILEGED (idmap
+  0 -> 100000, 65536 ids; the rootfs is shifted by +100000), nesting (nesting.conf), keyctl allowed
+  (LXC's default seccomp profile does not block it), static address on eth0 as PVE writes it.
+  lab-docker also gets /dev/net/tun (PVE: dev0) and /appdata + /data, lab-nas /data: bind mounts of
+  GUEST_STORAGE_DIR, as PVE's mp0/mp1 bind the pool.
 
-Both: sshd with key-only root login (the lab key), apt through the lab's apt proxy, own SSH host keys and
+All: sshd with key-only root login (the lab key), apt through the lab's apt proxy, own SSH host keys and
 machine-id, no DNS. A container is recreated when its recipe (tarball, key, addresses, customization) changes,
 and restarted when only its LXC config changes (e.g. different loop device numbers).
 """
@@ -20,6 +21,8 @@ import os
 import shutil
 import stat
 import uuid
+
+from mediabox import layout
 
 from . import aptproxy, rootfs, topology
 from .shell import LabError, run, say, wait_until, write_file
@@ -35,7 +38,11 @@ SPECS = {
     topology.PVE_HOST["name"]: dict(hostname=topology.PVE_HOST["node"], ip=topology.PVE_HOST["ip"],
                                     privileged=True, hwaddr="02:00:0a:d5:00:02", veth="vethlabpve"),
     topology.DOCKER_GUEST["name"]: dict(hostname=topology.DOCKER_GUEST["hostname"], ip=topology.DOCKER_GUEST["ip"],
-                                        privileged=False, hwaddr="02:00:0a:d5:00:0a", veth="vethlabdocker"),
+                                        privileged=False, hwaddr="02:00:0a:d5:00:0a", veth="vethlabdocker",
+                                        tun=True, mounts=("appdata", "data")),
+    topology.NAS_GUEST["name"]: dict(hostname=topology.NAS_GUEST["hostname"], ip=topology.NAS_GUEST["ip"],
+                                     privileged=False, hwaddr="02:00:0a:d5:00:0b", veth="vethlabnas",
+                                     tun=False, mounts=("data",)),
 }
 
 
@@ -162,7 +169,10 @@ def config_text(name, loops):
                   f"lxc.idmap = g 0 {topology.IDMAP_BASE} {topology.IDMAP_SIZE}"]
         lines += ["# Like PVE's unprivileged CTs (systemd then skips sys-kernel-debug.mount instead of failing).",
                   "lxc.cap.drop = sys_rawio"]
-        if os.path.exists("/dev/net/tun"):
+        for subvolume in spec["mounts"]:
+            lines.append(f"lxc.mount.entry = {topology.GUEST_STORAGE_DIR}/{subvolume} {subvolume} none "
+                         "bind,create=dir 0 0")
+        if spec["tun"] and os.path.exists("/dev/net/tun"):
             lines += ["# /dev/net/tun for gluetun (PVE: dev0: /dev/net/tun). The host's node is 0600 root, which",
                       "# CT root cannot open; bind a node owned by CT root instead (what PVE's devN makes).",
                       "lxc.cgroup.devices.allow = c 10:200 rwm",
@@ -179,6 +189,22 @@ def autodev_hook_text(loops):
         loop = loops[disk["serial"]]
         lines.append('ln -sfn ../../{} "$LXC_ROOTFS_MOUNT{}"'.format(os.path.basename(loop), disk["by_id"]))
     return "\n".join(lines) + "\n"
+
+
+def ensure_guest_storage():
+    """The appdata and data trees the guests bind, owned as the host stage owns the pool's (uid and gid
+    1000 inside the guests, mode 2775); returns the paths made."""
+    uid = gid = topology.IDMAP_BASE + 1000
+    root = topology.GUEST_STORAGE_DIR
+    made = []
+    for path in [root, *layout.appdata_dirs(root, []), *layout.data_dirs(root)]:
+        if not os.path.isdir(path):
+            os.makedirs(path)
+            made.append(path)
+        if path != root:
+            os.chown(path, uid, gid)
+            os.chmod(path, 0o2775)
+    return made
 
 
 # ----------------------------------------------------------------------------- lifecycle
@@ -236,7 +262,7 @@ def create(name, tarball, pubkey, loops):
     customize(name, root, pubkey)
     if not spec["privileged"]:
         rootfs.shift_ownership(root, topology.IDMAP_BASE)
-        if os.path.exists("/dev/net/tun"):
+        if spec["tun"] and os.path.exists("/dev/net/tun"):
             os.mknod(tun_path(name), 0o666 | stat.S_IFCHR, os.makedev(10, 200))
             os.chmod(tun_path(name), 0o666)
             os.chown(tun_path(name), topology.IDMAP_BASE, topology.IDMAP_BASE)

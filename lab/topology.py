@@ -28,6 +28,9 @@ PVE_HOST = dict(name="lab-pve", ip="10.213.0.2", node="pve1")
 # The Docker guest, as Proxmox would create it (CT 200, hostname "media").
 DOCKER_GUEST = dict(name="lab-docker", ip="10.213.0.10", vmid=200, hostname="media")
 
+# The NAS guest (CT 201, hostname "nas"): a Samba server sharing the data subvolume.
+NAS_GUEST = dict(name="lab-nas", ip="10.213.0.11", vmid=201, hostname="nas")
+
 # apt-cacher-ng on the bridge address: the lab hosts have no internet, apt goes through this proxy.
 APT_PROXY = "http://10.213.0.1:3142"
 
@@ -67,6 +70,9 @@ LOG_DIR = os.path.join(LAB_DIR, "logs")
 DISK_DIR = os.path.join(LAB_DIR, "disks")
 PVE_DIR = os.path.join(LAB_DIR, "pve")
 APT_PROXY_DIR = os.path.join(LAB_DIR, "apt-cacher-ng")
+# The pool's appdata and data subvolumes as the guests see them through their mount points (on a real
+# box, bind mounts of /mnt/storage/appdata and /mnt/storage/data); the guests bind these directories.
+GUEST_STORAGE_DIR = os.path.join(LAB_DIR, "storage")
 
-# Both lab containers, in start order.
-CONTAINERS = [PVE_HOST, DOCKER_GUEST]
+# The lab containers, in start order.
+CONTAINERS = [PVE_HOST, DOCKER_GUEST, NAS_GUEST]

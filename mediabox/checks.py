@@ -13,6 +13,7 @@ from ipaddress import IPv4Address
 from typing import Any
 
 from mediabox.catalog import SERVICES, Service
+from mediabox.lxc import RAW_LXC_RE
 from mediabox.settings import BY_ID_RE, ROLES, STAGES, Problem, Settings, disk_serial
 
 
@@ -25,6 +26,10 @@ def check_host(s: Settings, roles: set[str], ssh_hostname: str | None) -> list[P
         problems += _check_proxmox(s)
     if "docker_guests" in roles:
         problems += _check_guest(s, ssh_hostname)
+        problems += _check_docker_guest(s)
+    if "nas_guests" in roles:
+        problems += _check_guest(s, ssh_hostname)
+        problems += _check_nas(s)
     return problems
 
 
@@ -166,12 +171,13 @@ def _check_proxmox(s: Settings) -> list[Problem]:
 
 
 def _check_guest(s: Settings, ssh_hostname: str | None) -> list[Problem]:
+    """A guest's address, gateway and template (Docker and NAS guests alike)."""
     problems = []
     if s.guest_ip is None:
-        return [Problem("guest_ip", None, "a Docker guest needs a static address",
+        return [Problem("guest_ip", None, "a guest needs a static address",
                         "set guest_ip on the guest in the inventory, e.g. '192.168.1.20/24'")]
     if s.guest_gateway is None:
-        problems.append(Problem("guest_gateway", None, "a Docker guest needs a gateway",
+        problems.append(Problem("guest_gateway", None, "a guest needs a gateway",
                                 "set guest_gateway, e.g. '192.168.1.1'"))
     elif s.guest_gateway not in s.guest_ip.network or s.guest_gateway == s.guest_ip.ip:
         problems.append(Problem("guest_gateway", str(s.guest_gateway), f"not a gateway inside {s.guest_ip.network}",
@@ -180,10 +186,19 @@ def _check_guest(s: Settings, ssh_hostname: str | None) -> list[Problem]:
         problems.append(Problem("guest_template_sha512", None, "guest_template_url is set without a checksum",
                                 "set guest_template_sha512 to the file's SHA-512 (sha512sum), or guest_template_url "
                                 "= None to use Proxmox's signed template index"))
+    for line in s.guest_lxc_raw:
+        if not RAW_LXC_RE.match(line):
+            problems.append(Problem("guest_lxc_raw", line, "not a raw lxc line",
+                                    "write it as in /etc/pve/lxc/<vmid>.conf: 'lxc.key: value'"))
     if ssh_hostname and ssh_hostname != str(s.guest_ip.ip):
         problems.append(Problem("ssh_hostname", ssh_hostname, f"differs from guest_ip {s.guest_ip.ip}",
                                 "connect to the guest at its guest_ip address"))
-    if s.guest_ip.network.overlaps(s.docker_subnet):
+    return problems
+
+
+def _check_docker_guest(s: Settings) -> list[Problem]:
+    problems = []
+    if s.guest_ip and s.guest_ip.network.overlaps(s.docker_subnet):
         problems.append(Problem("docker_subnet", str(s.docker_subnet), f"overlaps the LAN {s.guest_ip.network}",
                                 "pick another private range such as '172.20.0.0/16'"))
     plan = s.memory_plan()
@@ -195,6 +210,25 @@ def _check_guest(s: Settings, ssh_hostname: str | None) -> list[Problem]:
     return problems
 
 
+def _check_nas(s: Settings) -> list[Problem]:
+    problems = []
+    if not s.nas_allowed:
+        problems.append(Problem("nas_enabled", s.nas_enabled, f"the inventory lists a NAS guest, but profile "
+                                f"'{s.profile}' leaves it off (its RAM goes to the Docker guest)",
+                                "set nas_enabled = True, or take the host out of the nas_guests group"))
+    if not s.nas_shares:
+        problems.append(Problem("nas_shares", {}, "no shares", "share at least one folder, e.g. {'media': 'media'}"))
+    for share, folder in s.nas_shares.items():
+        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$", share) or share.lower() in ("global", "homes", "printers"):
+            problems.append(Problem(f"nas_shares[{share!r}]", folder, "not a usable share name",
+                                    "use letters, digits, - and _ (not global, homes or printers)"))
+        parts = folder.split("/")
+        if folder.startswith("/") or any(part in ("", ".", "..") for part in parts):
+            problems.append(Problem(f"nas_shares[{share!r}]", folder, "not a folder inside the data subvolume",
+                                    "give a relative path such as 'media' or 'media/movies'"))
+    return problems
+
+
 def _indent(text: str) -> str:
     return "\n".join("       " + line for line in text.splitlines())
 
@@ -202,7 +236,7 @@ def _indent(text: str) -> str:
 def check_inventory(hosts: list[tuple[str, Settings, set[str], str | None]]) -> list[Problem]:
     """Checks across hosts: unique guest ids, names and addresses, one secrets file."""
     problems: list[Problem] = []
-    guests = [(name, s) for name, s, roles, _ in hosts if "docker_guests" in roles]
+    guests = [(name, s) for name, s, roles, _ in hosts if roles & {"docker_guests", "nas_guests"}]
     for key in ("guest_vmid", "guest_hostname"):
         problems += _duplicates(key, [(name, getattr(s, key)) for name, s in guests])
     problems += _duplicates("guest_ip", [(name, s.guest_ip.ip) for name, s in guests if s.guest_ip])

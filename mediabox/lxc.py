@@ -3,6 +3,8 @@ reports without tripping on the values Proxmox normalises (sorted features, adde
 
 from __future__ import annotations
 
+import re
+
 from mediabox.settings import Settings
 
 # Every container the engine makes carries this tag; a container without it is never touched.
@@ -27,9 +29,33 @@ _IGNORED_SUBKEYS = {"net": {"hwaddr", "type"}}
 
 RENDER_NODE = "/dev/dri/renderD128"
 
+# A line of /etc/pve/lxc/<vmid>.conf that passes a raw LXC key through (guest_lxc_raw).
+RAW_LXC_RE = re.compile(r"^lxc\.[a-z0-9_.]+: \S.*$")
+
 
 def wanted(guest: Settings, host: Settings, ssh_public_key: str | None) -> dict:
-    """The create parameters of a guest, from its settings and the Proxmox host's."""
+    """The create parameters of a Docker guest, from its settings and the Proxmox host's."""
+    config = _common(guest, ssh_public_key)
+    config.update({
+        "features": "keyctl=1,nesting=1",
+        "mp0": f"{host.storage_mount}/appdata,mp=/appdata",
+        "mp1": f"{host.storage_mount}/data,mp=/data",
+    })
+    devices = []
+    if guest.enabled("gluetun"):
+        devices.append("/dev/net/tun")
+    if guest.enabled("jellyfin") and guest.jellyfin_hwaccel != "none":
+        devices.append(RENDER_NODE)
+    config.update({f"dev{i}": device for i, device in enumerate(devices)})
+    return config
+
+
+def wanted_nas(guest: Settings, host: Settings, ssh_public_key: str | None) -> dict:
+    """The create parameters of the NAS guest: no nesting, no devices, only the data subvolume at /data."""
+    return {**_common(guest, ssh_public_key), "mp0": f"{host.storage_mount}/data,mp=/data"}
+
+
+def _common(guest: Settings, ssh_public_key: str | None) -> dict:
     config = {
         "vmid": guest.guest_vmid,
         "hostname": guest.guest_hostname,
@@ -42,17 +68,8 @@ def wanted(guest: Settings, host: Settings, ssh_public_key: str | None) -> dict:
         "onboot": 1,
         "startup": f"order={guest.guest_start_order}",
         "tags": MANAGED_TAG,
-        "features": "keyctl=1,nesting=1",
         "net0": f"name=eth0,bridge={guest.guest_bridge},ip={guest.guest_ip},gw={guest.guest_gateway}",
-        "mp0": f"{host.storage_mount}/appdata,mp=/appdata",
-        "mp1": f"{host.storage_mount}/data,mp=/data",
     }
-    devices = []
-    if guest.enabled("gluetun"):
-        devices.append("/dev/net/tun")
-    if guest.enabled("jellyfin") and guest.jellyfin_hwaccel != "none":
-        devices.append(RENDER_NODE)
-    config.update({f"dev{i}": device for i, device in enumerate(devices)})
     if guest.guest_nameserver:
         config["nameserver"] = str(guest.guest_nameserver)
     if ssh_public_key:

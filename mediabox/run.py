@@ -49,7 +49,8 @@ def validate(inventory: Any) -> Run:
     if found:
         raise SettingsError(merge(found))
     all_settings = [s for _, s, _, _ in parsed]
-    loaded, problems = secrets_file.load(all_settings)
+    has_nas = any("nas_guests" in roles for _, _, roles, _ in parsed)
+    loaded, problems = secrets_file.load(all_settings, with_nas=has_nas)
     if problems:
         raise SettingsError(problems)
     return Run(

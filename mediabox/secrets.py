@@ -68,7 +68,7 @@ def generated(s: Settings) -> dict[str, str]:
     return {f"{svc.name}_{kind}": kind for svc in s.enabled_services() for kind in svc.secrets}
 
 
-def load(all_settings: list[Settings]) -> tuple[Secrets | None, list[Problem]]:
+def load(all_settings: list[Settings], with_nas: bool = False) -> tuple[Secrets | None, list[Problem]]:
     """Read the secrets file, add generated values that are missing, report what the user must add.
 
     The file is written only when generated values are added, atomically and 0600.
@@ -84,7 +84,10 @@ def load(all_settings: list[Settings]) -> tuple[Secrets | None, list[Problem]]:
                                         f"add a line `{name}: <value>` to {path}"))
     if problems:
         return None, merge([("", p) for p in problems])
-    missing = {name: kind for s in all_settings for name, kind in generated(s).items() if name not in values}
+    wanted = {name: kind for s in all_settings for name, kind in generated(s).items()}
+    if with_nas:
+        wanted["nas_password"] = "password"
+    missing = {name: kind for name, kind in wanted.items() if name not in values}
     if missing:
         values.update({name: _GENERATORS[kind]() for name, kind in missing.items()})
         write(path, values)

@@ -24,7 +24,7 @@ from mediabox.catalog import GUEST_BASE_MEMORY_MB, PROFILE_GUEST_MEMORY_MB, SERV
 
 ALL_PY = Path(__file__).resolve().parent.parent / "group_data" / "all.py"
 STAGES = ("preflight", "host", "guests", "docker", "stack", "wire", "verify")
-ROLES = ("proxmox", "docker_guests")
+ROLES = ("proxmox", "docker_guests", "nas_guests")
 BY_ID_RE = re.compile(r"^/dev/disk/by-id/(ata|nvme|scsi|usb|virtio|mmc)-[^/]+$")
 
 # Keys pyinfra itself reads from host data: its connectors' options (global arguments start with _).
@@ -131,12 +131,20 @@ class _SettingsBase(BaseModel):
     guest_template: str = _describe("a template file name such as 'debian-12-standard_12.7-1_amd64.tar.zst'",
                                     pattern=r"^[\w.+-]+\.tar\.(zst|gz|xz)$")
 
+    guest_lxc_raw: tuple[str, ...] = _describe("a list of 'lxc.key: value' lines, e.g. "
+                                               "['lxc.cgroup2.devices.allow: c 226:* rwm']")
     guest_start_order: int = _describe("the guest's place in the host's start order, 1 or more", ge=1)
     guest_restart_for_changes: bool = _describe("True or False")
     guest_template_url: str | None = _describe("None or an http(s) URL of the template file",
                                                pattern=r"^https?://\S+$")
     guest_template_sha512: str | None = _describe("None or the template's SHA-512, 128 hex characters",
                                                   pattern=r"^[0-9a-fA-F]{128}$")
+
+    # NAS guest
+    nas_enabled: bool | None = _describe("True, False, or None (allowed with profile '16gb', not with '8gb')")
+    nas_user: str = _describe("a user name such as 'media'", pattern=r"^[a-z_][a-z0-9_-]{0,31}$")
+    nas_shares: dict[str, str] = _describe("a map of share name to folder under the data subvolume, e.g. "
+                                           "{'media': 'media'}")
 
     # Docker network and services
     docker_subnet: IPv4Network = _describe("a private /16-/24 network such as '172.20.0.0/16'")
@@ -159,7 +167,7 @@ class _SettingsBase(BaseModel):
     def _split_stages(cls, value: Any) -> Any:
         return tuple(s.strip() for s in value.split(",") if s.strip()) if isinstance(value, str) else value
 
-    @field_validator("pool_disks", "pool_wipe_serials", mode="before")
+    @field_validator("pool_disks", "pool_wipe_serials", "guest_lxc_raw", mode="before")
     @classmethod
     def _one_string_is_a_list(cls, value: Any) -> Any:
         return (value,) if isinstance(value, str) else value
@@ -179,6 +187,11 @@ class _SettingsBase(BaseModel):
 
     def memory_mb(self, service: Service) -> int:
         return self.service_memory_mb.get(service.name, service.memory_mb)
+
+    @property
+    def nas_allowed(self) -> bool:
+        """nas_enabled, or the profile's answer when it is None (the 8gb box has no RAM to spare)."""
+        return self.profile == "16gb" if self.nas_enabled is None else self.nas_enabled
 
     @property
     def guest_memory(self) -> int:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+import shlex
+
 from proxmoxer import ProxmoxAPI
 from pyinfra import host, logger
-from pyinfra.api import FunctionCommand, OperationError, OperationValueError, operation
+from pyinfra.api import FunctionCommand, OperationError, OperationValueError, QuoteString, StringCommand, operation
+from pyinfra.facts.files import FileContents
 
 from facts.proxmox import TemplateGroupId
 from mediabox import lxc, pve
@@ -189,3 +193,44 @@ def container_running(api: ProxmoxAPI, node: str, vmid: int):
 def _start(api: ProxmoxAPI, node: str, vmid: int) -> None:
     pve.run_task(api, lambda: api.nodes(node).lxc(vmid).status.start.post(), f"start container {vmid}",
                  timeout_s=300)
+
+
+@operation()
+def container_raw_lxc(vmid: int, lines: list[str]):
+    """
+    Ensure raw ``lxc.*`` lines the API cannot set are in a container's config on the host
+    (/etc/pve/lxc/<vmid>.conf, over SSH), in its main section, before any snapshot section.
+    Only missing lines are added; a line is never removed or reordered (take it out by hand with
+    ``pct`` or the web UI). They apply at the container's next restart.
+
+    + vmid: the container id
+    + lines: ``lxc.key: value`` lines, e.g. ``lxc.cgroup2.devices.allow: c 226:* rwm``
+
+    **Example:**
+
+    .. code:: python
+
+        proxmox.container_raw_lxc(vmid=200, lines=["lxc.cgroup2.devices.allow: c 226:* rwm"])
+    """
+    bad = [line for line in lines if not lxc.RAW_LXC_RE.match(line)]
+    if not isinstance(vmid, int) or vmid < 100 or bad or not lines:
+        raise OperationValueError(f"raw lxc lines need a vmid of 100 or more and 'lxc.key: value' lines, got "
+                                  f"{vmid!r} and {bad or lines!r}")
+    path = f"/etc/pve/lxc/{vmid}.conf"
+    current = host.get_fact(FileContents, path=path)
+    if current is None:
+        raise OperationError(f"{path} does not exist on {host.name}: the container is not on this node "
+                             "(check pve_node), or was not created")
+    main = itertools.takewhile(lambda line: not line.startswith("["), current)
+    present = {line.strip() for line in main}
+    missing = [line for line in lines if line not in present]
+    if not missing:
+        host.noop(f"container {vmid} has its {len(lines)} raw lxc line(s)")
+        return
+    logger.warning(f"{host.print_prefix}container {vmid}: {len(missing)} raw lxc line(s) apply at its next restart")
+    # Insert before the first [section] (snapshots, pending), else append; pmxcfs takes a whole-file write.
+    script = ('BEGIN { n = split(ENVIRON["ADD"], lines, "\\n") } '
+              '/^\\[/ && !done { for (i = 1; i <= n; i++) print lines[i]; done = 1 } '
+              '{ print } END { if (!done) for (i = 1; i <= n; i++) print lines[i] }')
+    yield StringCommand("tmp=$(mktemp) && ADD=" + shlex.quote("\n".join(missing)), "awk", QuoteString(script),
+                        QuoteString(path), '> "$tmp" && cat "$tmp" >', QuoteString(path), '&& rm -f "$tmp"')

@@ -40,3 +40,12 @@ def test_fact(case):
     command = fact.command(**args) if callable(fact.command) else fact.command
     assert (command if isinstance(command, str) else command.get_raw_value()) == spec["command"]
     assert fact.process(spec["output"]) == spec["fact"]
+
+
+def test_samba_fingerprint_captured_from_real_samba_matches_the_password():
+    """The captured pdbedit output agrees with mediabox.ntlm for the password the capture set."""
+    from mediabox.ntlm import fingerprint
+    from tests.facts.capture import CAPTURE_PASSWORD
+
+    spec = json.loads((FIXTURES / "samba.SambaPasswordFingerprint" / "user_with_password.json").read_text())
+    assert spec["fact"] == fingerprint(CAPTURE_PASSWORD)

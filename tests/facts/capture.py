@@ -17,28 +17,31 @@ import lab.topology as topology
 from facts.btrfs import BtrfsDeviceStats, BtrfsFilesystems, BtrfsProfiles, BtrfsScrubStatus, BtrfsSubvolumes
 from facts.disks import BlockDevice, DisksById
 from facts.proxmox import TemplateGroupId
+from facts.samba import SambaPasswordFingerprint
 from facts.system import FstabEntries, GroupId, HardlinkProbe, PathOwnership, SmartSupport
 from lab import state
 
 HERE = Path(__file__).parent
 A, B = (disk["by_id"] for disk in topology.DISKS)
 MNT = "/mnt/capture"
+# The Samba password of the capture's user; tests/test_facts.py checks the fact against its fingerprint.
+CAPTURE_PASSWORD = "capture-password"
 
 
-def ssh(command: str, check: bool = True) -> list[str]:
+def ssh(command: str, check: bool = True, ip: str = topology.PVE_HOST["ip"]) -> list[str]:
     done = subprocess.run(["ssh", "-i", f"{topology.LAB_DIR}/id_ed25519", "-o",
-                           f"UserKnownHostsFile={topology.LAB_DIR}/known_hosts", f"root@{topology.PVE_HOST['ip']}",
+                           f"UserKnownHostsFile={topology.LAB_DIR}/known_hosts", f"root@{ip}",
                            command], capture_output=True, text=True, timeout=300)
     if check and done.returncode:
         raise SystemExit(f"{command}: {done.stderr}")
     return done.stdout.splitlines()
 
 
-def capture(fact_cls, case: str, **args) -> None:
+def capture(fact_cls, case: str, ip: str = topology.PVE_HOST["ip"], **args) -> None:
     fact = fact_cls()
     command = fact.command(**args) if callable(fact.command) else fact.command
     text = command if isinstance(command, str) else command.get_raw_value()
-    output = ssh(text)
+    output = ssh(text, ip=ip)
     folder = HERE / f"{fact_cls.__module__.split('.')[-1]}.{fact_cls.__name__}"
     folder.mkdir(exist_ok=True)
     spec = {"arg": args, "command": text, "output": output, "fact": fact.process(output)}
@@ -109,6 +112,17 @@ def main() -> None:
     ssh(f"mkfs.btrfs -q -L media -m dup -d single {A} && mount {A} {MNT}")
     capture(BtrfsProfiles, "single_dup", path=MNT)
     blank()
+    capture_nas()
+
+
+def capture_nas() -> None:
+    """On lab-nas: a Samba user with a known password, and one that does not exist."""
+    nas = topology.NAS_GUEST["ip"]
+    ssh("(apt-get install -y -q samba && id capture || useradd -M capture) >/dev/null && "
+        f"printf '{CAPTURE_PASSWORD}\\n{CAPTURE_PASSWORD}\\n' | smbpasswd -s -a capture >/dev/null", ip=nas)
+    capture(SambaPasswordFingerprint, "user_with_password", ip=nas, user="capture")
+    capture(SambaPasswordFingerprint, "no_such_user", ip=nas, user="nosuchuser")
+    ssh("smbpasswd -x capture >/dev/null && userdel capture", ip=nas)
 
 
 if __name__ == "__main__":

@@ -22,8 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 PYINFRA = str(Path(sys.executable).with_name("pyinfra"))
 SSH_KEY = os.path.join(topology.LAB_DIR, "id_ed25519")
 KNOWN_HOSTS = os.path.join(topology.LAB_DIR, "known_hosts")
-LAB_HOSTS = {topology.PVE_HOST["name"]: topology.PVE_HOST["ip"],
-             topology.DOCKER_GUEST["name"]: topology.DOCKER_GUEST["ip"]}
+LAB_HOSTS = {ct["name"]: ct["ip"] for ct in topology.CONTAINERS}
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,7 @@ def test_bad_setting_is_refused_before_any_change(case, unchanged_hosts, tmp_pat
         assert text in result.output
     assert "Traceback" not in result.output
     assert "Starting operation" not in result.output and "Beginning operation run" not in result.output
-    assert unchanged_hosts() == {name: [] for name in (topology.PVE_HOST["name"], topology.DOCKER_GUEST["name"])}
+    assert unchanged_hosts() == {ct["name"]: [] for ct in topology.CONTAINERS}
 
 
 def test_lab_secrets_file_is_private(lab):

@@ -12,7 +12,7 @@ import yaml
 
 import lab.topology as topology
 from tests.conftest import write_secrets
-from tests.lab.conftest import deploy
+from tests.lab.conftest import deploy, ssh
 
 TEMPLATE = "debian-12-standard_12.7-1_amd64.tar.zst"
 URL = f"http://download.proxmox.com/images/system/{TEMPLATE}"
@@ -51,6 +51,10 @@ def test_fresh_proxmox_gets_template_and_guest_then_no_writes(fake_api):
     assert ct["mp0"] == "/mnt/storage/appdata,mp=/appdata" and ct["mp1"] == "/mnt/storage/data,mp=/data"
     assert "ip=10.213.0.10/24" in ct["net0"] and "gw=10.213.0.1" in ct["net0"]
     assert pve.ct(200).status == "running"
+    nas = config(pve, 201)
+    assert nas["hostname"] == "nas" and nas["memory"] == 512 and nas["cores"] == 1 and "mediabox" in nas["tags"]
+    assert nas["mp0"] == "/mnt/storage/data,mp=/data" and "mp1" not in nas and "features" not in nas
+    assert nas["startup"] == "order=2" and pve.ct(201).status == "running"
 
     before = len(writes(pve))
     second = deploy(data)
@@ -99,3 +103,22 @@ def test_token_that_cannot_bind_mount_is_refused_before_any_write(fake_api, tmp_
     assert "pve_auth = 'token'" in result.output and "mp0" in result.output and "mp1" in result.output
     assert "use pve_auth = 'password' (root@pam) or 'ssh'" in result.output
     assert writes(pve) == []
+
+
+def test_raw_lxc_lines_are_added_to_the_hosts_config_once(fake_api):
+    """/etc/pve/lxc/<vmid>.conf is pmxcfs on a real host; in the lab it is a plain file on lab-pve."""
+    _, data = fake_api
+    line = "lxc.cgroup2.devices.allow: c 226:* rwm"
+    conf = "arch: amd64\\nhostname: {name}\\n\\n[before-update]\\nhostname: old\\n"
+    guests = ((200, "media"), (201, "nas"))
+    ssh("lab-pve", "mkdir -p /etc/pve/lxc && " + " && ".join(
+        f"printf '{conf.format(name=name)}' > /etc/pve/lxc/{vmid}.conf" for vmid, name in guests))
+    try:
+        first = deploy({**data, "guest_lxc_raw": [line]})
+        assert first.returncode == 0 and first.changed("Container 200 raw lxc lines"), first.output
+        assert "raw lxc line(s) apply at its next restart" in first.output
+        text = ssh("lab-pve", "cat /etc/pve/lxc/200.conf")
+        assert text == f"arch: amd64\nhostname: media\n\n{line}\n[before-update]\nhostname: old\n"
+        assert deploy({**data, "guest_lxc_raw": [line]}).changed_nothing
+    finally:
+        ssh("lab-pve", "rm -r /etc/pve")

@@ -50,7 +50,7 @@ def test_every_problem_is_listed_at_once(lab_inventory):
 def test_problem_on_every_host_is_one_line_naming_them(lab_inventory):
     problems, _ = problems_of(lab_inventory({"timezone": "Nowhere/Land"}))
     assert len(problems) == 1
-    assert problems[0].hosts == ["lab-pve", "lab-docker"]
+    assert problems[0].hosts == ["lab-pve", "lab-docker", "lab-nas"]
 
 
 def test_secret_values_never_appear_in_messages(lab_inventory):
