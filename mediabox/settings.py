@@ -146,6 +146,23 @@ class _SettingsBase(BaseModel):
     nas_shares: dict[str, str] = _describe("a map of share name to folder under the data subvolume, e.g. "
                                            "{'media': 'media'}")
 
+    # Docker engine and the stack
+    docker_source: Literal["docker", "debian"] = _describe("'docker' (Docker's apt repository) or 'debian'")
+    docker_log_max_size: str = _describe("a size such as '10m'", pattern=r"^[1-9][0-9]*[kmg]$")
+    docker_log_max_files: int = _describe("a number of files, 1 or more", ge=1, le=100)
+    docker_address_pool: IPv4Network = _describe("a private network such as '172.24.0.0/14'")
+    docker_insecure_registries: tuple[str, ...] = _describe("a list of host:port, e.g. ['registry.lan:5000']")
+    stack_dir: str = _describe("an absolute path such as '/opt/mediabox'", pattern=r"^/[\w./-]+$")
+    stack_health_timeout_s: int = _describe("seconds, 30 or more", ge=30, le=3600)
+    image_registry: str | None = _describe("None or a registry host[:port] such as 'registry.lan:5000'",
+                                           pattern=r"^[\w.-]+(:\d+)?$")
+    image_overrides: dict[str, str] = _describe("a map of service name to image, e.g. "
+                                                "{'jellyfin': 'registry.lan:5000/jellyfin/jellyfin:10.10.7'}")
+    updater_monitor_only: bool = _describe("True or False")
+    updater_schedule: str = _describe("a 6-field cron expression such as '0 0 4 * * *'",
+                                      pattern=r"^\S+( \S+){5}$")
+    vpn_env: dict[str, str] = _describe("a map of gluetun variable to value, e.g. {'SERVER_COUNTRIES': 'Netherlands'}")
+
     # Docker network and services
     docker_subnet: IPv4Network = _describe("a private /16-/24 network such as '172.20.0.0/16'")
     docker_ip_range: IPv4Network = _describe("a part of docker_subnet for automatic addresses, e.g. "
@@ -167,7 +184,7 @@ class _SettingsBase(BaseModel):
     def _split_stages(cls, value: Any) -> Any:
         return tuple(s.strip() for s in value.split(",") if s.strip()) if isinstance(value, str) else value
 
-    @field_validator("pool_disks", "pool_wipe_serials", "guest_lxc_raw", mode="before")
+    @field_validator("pool_disks", "pool_wipe_serials", "guest_lxc_raw", "docker_insecure_registries", mode="before")
     @classmethod
     def _one_string_is_a_list(cls, value: Any) -> Any:
         return (value,) if isinstance(value, str) else value
