@@ -1,7 +1,45 @@
-"""The stack stage: not built yet (issue #5)."""
+"""The stack stage: each Docker guest's compose project, rendered from the service catalog, written and
+brought up only when something differs; on the Proxmox host, a read-only snapshot of appdata first
+whenever a guest's stack is about to change."""
 
-from deploy import not_built
+from __future__ import annotations
+
+from pyinfra import host, inventory
+
+from facts.docker import ComposeState
+from facts.system import GroupId
+from mediabox import compose
+from mediabox.run import Run
+from mediabox.settings import Settings
+from operations import docker, storage
 
 
-def apply(run, settings) -> None:
-    not_built("stack", issue=5)
+def apply(run: Run, s: Settings) -> None:
+    roles = run.roles[host.name]
+    if not roles & {"proxmox", "docker_guests"}:
+        return
+    # pyinfra orders operations per host; one snapshot operation on the host and on its guests alike (a
+    # no-op there) makes every guest's compose step wait for the host's snapshot.
+    changes = {name: _changes(run, name) for name in run.hosts_in("docker_guests")} if "proxmox" in roles else {}
+    storage.appdata_snapshot(name="Snapshot of appdata before the stack changes", mount=s.storage_mount,
+                             changes=changes)
+    if "docker_guests" in roles:
+        project, services = plan(run, host.name)
+        docker.compose_project(name="Compose project up and healthy", path=s.stack_dir, files=project.files(),
+                               services=services, timeout_s=s.stack_health_timeout_s, snapshot_for=host.name)
+
+
+def plan(run: Run, guest_name: str) -> tuple[compose.Project, list[str]]:
+    """A guest's rendered project and the compose services that must run in it."""
+    s = run.settings[guest_name]
+    render_gid = inventory.get_host(guest_name).get_fact(GroupId, group="render")
+    project = compose.render(s, run.secrets, render_gid)
+    return project, [svc.host_name for svc in s.enabled_services()]
+
+
+def _changes(run: Run, guest_name: str) -> list[str]:
+    """What the stack stage will change in a guest, read from the guest before any change."""
+    project, services = plan(run, guest_name)
+    state = inventory.get_host(guest_name).get_fact(ComposeState, path=run.settings[guest_name].stack_dir,
+                                                    project=compose.PROJECT)
+    return compose.changes(state, project.files(), services)

@@ -174,6 +174,7 @@ docker_ip_range = "172.20.128.0/17"
 service_ports = {}  # host port of each web UI, e.g. {"sonarr": 8990}
 service_ips = {}  # fixed address in docker_subnet, e.g. {"sonarr": "172.20.0.50"}
 service_memory_mb = {}  # memory limit in MB; the RAM planner refuses an over-commit of guest_memory_mb
+service_environment = {}  # more variables for a service, e.g. {"jellyfin": {"JELLYFIN_CACHE_DIR": "/cache"}}
 
 # -------------------------------------------------------------------------------------------- VPN
 

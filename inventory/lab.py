@@ -6,6 +6,7 @@ so the lab and these settings cannot disagree.
 import os.path as _path
 
 import lab.topology as _lab
+from mediabox.catalog import SERVICES as _SERVICES
 
 _connection = {
     "ssh_user": "root",
@@ -34,6 +35,23 @@ proxmox = [
     }),
 ]
 
+
+def _stack() -> dict:
+    """The lab's images, from its own registry, in place of the catalog's (which cannot be pulled here):
+    real qBittorrent and Redis, and for the rest a stand-in that answers on the service's own port
+    (the VPN stand-in holds the shared network namespace and a tun device)."""
+    images = _lab.LAB_IMAGES
+    real = {"qbittorrent": images["qbittorrent"], "tubearchivist_redis": images["redis"]}
+    ports = {name: svc.inner_port for name, svc in _SERVICES.items()} | {"tubearchivist_es": 9200}
+    return {
+        "docker_source": "debian",  # download.docker.com is unreachable from the lab
+        "docker_insecure_registries": [_lab.REGISTRY],
+        "image_overrides": {name: real.get(name, images["standin"]) for name in _SERVICES},
+        "service_environment": {name: {"STANDIN_PORTS": str(port)} for name, port in ports.items()
+                                if name not in real and port and name != "gluetun"},
+    }
+
+
 docker_guests = [
     (_lab.DOCKER_GUEST["name"], {
         **_connection,
@@ -44,6 +62,7 @@ docker_guests = [
         "guest_ip": f"{_lab.DOCKER_GUEST['ip']}/{_lab.PREFIX}",
         "guest_gateway": _lab.GATEWAY,
         "guest_cores": 2,  # the lab machine has 2
+        **_stack(),
     }),
 ]
 

@@ -9,7 +9,16 @@ import os
 from urllib.parse import urlsplit
 
 from . import topology
-from .shell import LabError, find_processes, kill_process, read_pid, say, spawn_daemon, tcp_open, wait_until, write_file
+from .shell import (
+    LabError,
+    find_processes,
+    say,
+    spawn_daemon,
+    stop_daemon,
+    tcp_open,
+    wait_until,
+    write_file,
+)
 
 STEP = "apt-proxy"
 BINARY = "/usr/sbin/apt-cacher-ng"
@@ -93,15 +102,5 @@ def ensure():
 
 def stop():
     """Stop the lab's apt-cacher-ng (pid file first, then any other instance using the lab's config)."""
-    stopped = []
-    candidates = [read_pid(PID_FILE)] + running_pids()
-    for pid in candidates:
-        if pid and pid not in stopped and kill_process(STEP, pid, is_ours):
-            stopped.append(pid)
-    for path in (PID_FILE, os.path.join(topology.APT_PROXY_DIR, "admin.socket")):
-        if os.path.exists(path):
-            os.unlink(path)
-    if stopped:
-        say(STEP, "stopped apt-cacher-ng (pid {})".format(", ".join(map(str, stopped))))
-    else:
-        say(STEP, "ok (apt-cacher-ng not running)")
+    stop_daemon(STEP, "apt-cacher-ng", PID_FILE, is_ours,
+                leftovers=[os.path.join(topology.APT_PROXY_DIR, "admin.socket")])

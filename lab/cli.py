@@ -18,8 +18,10 @@ from . import (
     credentials,
     disks,
     hostconfig,
+    images,
     network,
     pve,
+    registry,
     rootfs,
     sshkeys,
     state,
@@ -28,7 +30,8 @@ from . import (
 from .shell import LabError, find_processes, process_cmdline, require_root, run, say, tcp_open, write_file, zombies
 
 REQUIRED_COMMANDS = ["mmdebstrap", "tar", "zstd", "ip", "losetup", "btrfs", "lxc-start", "lxc-stop", "lxc-destroy",
-                     "lxc-info", "lxc-wait", "lxc-ls", "ssh", "ssh-keygen", "ssh-keyscan", aptproxy.BINARY]
+                     "lxc-info", "lxc-wait", "lxc-ls", "ssh", "ssh-keygen", "ssh-keyscan", aptproxy.BINARY,
+                     registry.BINARY]
 
 
 def preflight():
@@ -37,7 +40,7 @@ def preflight():
     missing = [cmd for cmd in REQUIRED_COMMANDS if not shutil.which(cmd)]
     if missing:
         raise LabError("preflight", "missing commands: {} (apt-get install lxc uidmap mmdebstrap btrfs-progs "
-                                    "apt-cacher-ng zstd openssh-client)".format(", ".join(missing)))
+                                    "apt-cacher-ng zstd openssh-client docker-registry)".format(", ".join(missing)))
 
 
 # ----------------------------------------------------------------------------- up
@@ -101,6 +104,13 @@ def up():
     st["ssh"] = {"key": topology.SSH_KEY, "known_hosts": topology.KNOWN_HOSTS, "user": "root"}
     st["secrets_file"] = topology.SECRETS_FILE
     state.save(st)
+
+    # Last, so that a slow or failed image build holds nothing else up. The registry binds the bridge address;
+    # mmdebstrap goes through the apt proxy.
+    st["registry"] = {"url": topology.REGISTRY_URL, "pid": registry.ensure(), "storage": topology.REGISTRY_STORAGE}
+    state.save(st)
+    st["registry"]["images"] = registry.ensure_images()
+    state.save(st)
     say("up", f"lab is up ({time.monotonic() - started:.1f} s); `python -m lab status` shows what runs where")
     return 0
 
@@ -119,6 +129,7 @@ def down():
             say(name, "ok (no container)")
         sshkeys.forget_host(ct["ip"])
     pve.stop()
+    registry.stop()
     aptproxy.stop()
     disks.detach_all()
     network.remove_bridge()
@@ -162,6 +173,17 @@ def collect_status():
     info["pve"] = {"url": pve.url(), "ca_file": pve.CERT_FILE, "node": topology.PVE_HOST["node"],
                    "user": topology.PVE_API["user"], "token_id": topology.PVE_TOKEN_ID,
                    "pid": pve_pids[0] if pve_pids else None, "up": answers}
+    reg_pids = registry.running_pids()
+    reg_up = bridge and bool(reg_pids) and registry.answers()
+    lab_images = {}
+    for name, ref in topology.LAB_IMAGES.items():
+        try:
+            present = reg_up and bool(registry.manifest_digest(images.repository(name), images.tag(name)))
+        except LabError:
+            present = False
+        lab_images[name] = {"ref": ref, "up": present}
+    info["registry"] = {"url": topology.REGISTRY_URL, "pid": reg_pids[0] if reg_pids else None,
+                        "storage": topology.REGISTRY_STORAGE, "up": reg_up, "images": lab_images}
     for disk in topology.DISKS:
         devices = disks.attached_to(disks.image_path(disk)) if os.path.exists(disks.image_path(disk)) else []
         info["disks"][disk["serial"]] = {"loop": devices[0] if devices else None, "by_id": disk["by_id"],
@@ -169,8 +191,8 @@ def collect_status():
     info["ssh"] = {"key": topology.SSH_KEY, "known_hosts": topology.KNOWN_HOSTS}
     info["secrets_file"] = topology.SECRETS_FILE
     info["state_file"] = topology.STATE_FILE if st else None
-    parts = ([info["bridge"], info["apt_proxy"], info["pve"]] + list(info["containers"].values())
-             + list(info["disks"].values()))
+    parts = ([info["bridge"], info["apt_proxy"], info["pve"], info["registry"]] + list(info["containers"].values())
+             + list(info["disks"].values()) + list(lab_images.values()))
     info["up"] = all(part["up"] for part in parts)
     return info
 
@@ -196,6 +218,12 @@ def status(as_json=False):
     print("  {} apt proxy  {} (apt-cacher-ng{})".format(
         mark(info["apt_proxy"]["up"]), info["apt_proxy"]["url"],
         " pid {}".format(info["apt_proxy"]["pid"]) if info["apt_proxy"]["pid"] else ""))
+    print("  {} registry   {} (docker-registry{}, storage {})".format(
+        mark(info["registry"]["up"]), info["registry"]["url"],
+        " pid {}".format(info["registry"]["pid"]) if info["registry"]["pid"] else "", info["registry"]["storage"]))
+    for image in info["registry"]["images"].values():
+        print("  {} image      {}{}".format(mark(image["up"]), image["ref"],
+                                             "" if image["up"] else " (not in the registry)"))
     for disk in info["disks"].values():
         print("  {} disk       {:<11} {} (in {})".format(
             mark(disk["up"]), disk["loop"] or "-", disk["by_id"], topology.PVE_HOST["name"]))
@@ -207,9 +235,10 @@ def status(as_json=False):
 # ----------------------------------------------------------------------------- verify-clean
 
 def _lab_process(argv):
-    """Processes the lab starts: fakepve, apt-cacher-ng, LXC monitors/inits of the lab containers, dnsmasq."""
+    """Processes the lab starts: fakepve, apt-cacher-ng, docker-registry, LXC monitors/inits of the lab containers,
+    dnsmasq."""
     joined = " ".join(argv)
-    return (pve.is_ours(argv) or aptproxy.is_ours(argv)
+    return (pve.is_ours(argv) or aptproxy.is_ours(argv) or registry.is_ours(argv)
             or any(ct["name"] in joined and "lxc" in joined for ct in topology.CONTAINERS)
             or ("dnsmasq" in joined and topology.BRIDGE in joined))
 
@@ -243,7 +272,7 @@ def verify_clean():
         for item in leftovers:
             print("  " + item)
         return 1
-    dead = zombies(lambda comm: comm.startswith(("apt-cacher", "lxc", "python")))
+    dead = zombies(lambda comm: comm.startswith(("apt-cacher", "docker-registr", "lxc", "python")))
     if dead:
         print("note: {} zombie process(es) ({}) are entries only: PID 1 here does not reap orphans "
               "(see lab/README.md)".format(len(dead), ", ".join(map(str, dead))))

@@ -20,7 +20,7 @@ import sys
 import time
 
 from . import credentials, topology
-from .shell import LabError, find_processes, kill_process, python, read_pid, say, spawn_daemon, wait_until
+from .shell import LabError, find_processes, python, say, spawn_daemon, stop_daemon, wait_until
 
 STEP = "fakepve"
 CERT_FILE = os.path.join(topology.PVE_DIR, "fakepve.crt")
@@ -139,13 +139,7 @@ def _log_tail(lines=15):
 
 def stop():
     """Stop the lab's fakepve (pid file first, then any other instance serving this LAB_DIR)."""
-    stopped = []
-    for pid in [read_pid(PID_FILE)] + running_pids():
-        if pid and pid not in stopped and kill_process(STEP, pid, is_ours):
-            stopped.append(pid)
-    if os.path.exists(PID_FILE):
-        os.unlink(PID_FILE)
-    say(STEP, "stopped (pid {})".format(", ".join(map(str, stopped))) if stopped else "ok (not running)")
+    stop_daemon(STEP, "fakepve", PID_FILE, is_ours)
 
 
 def main(argv=None):

@@ -170,6 +170,21 @@ def kill_process(step, pid, matches, timeout=10):
     return True
 
 
+def stop_daemon(step, name, pid_file, is_ours, leftovers=()):
+    """Stop a daemon the lab started (its pid file first, then any other instance is_ours() recognises),
+    remove the pid file and leftovers, and say what happened. Returns the PIDs stopped."""
+    stopped = []
+    for pid in [read_pid(pid_file)] + find_processes(is_ours):
+        if pid and pid not in stopped and kill_process(step, pid, is_ours):
+            stopped.append(pid)
+    for path in (pid_file, *leftovers):
+        if os.path.exists(path):
+            os.unlink(path)
+    say(step, "stopped {} (pid {})".format(name, ", ".join(map(str, stopped))) if stopped
+        else f"ok ({name} not running)")
+    return stopped
+
+
 def spawn_daemon(cmd, log_path, pid_path, env=None, cwd=None):
     """Start cmd detached from this process (new session, stdin /dev/null, output to log_path).
 

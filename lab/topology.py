@@ -5,7 +5,9 @@ The lab stands in for the user's home network:
 - PVE_HOST (privileged LXC container "lab-pve") plays the Proxmox VE host, reachable over SSH;
 - DOCKER_GUEST (unprivileged LXC container "lab-docker") plays the Docker CT that PVE would create;
 - PVE_API (fakepve on loopback) plays the Proxmox API;
-- DISKS (sparse image files on loop devices) play the two data disks.
+- DISKS (sparse image files on loop devices) play the two data disks;
+- REGISTRY (Debian's docker-registry on the bridge address) plays Docker Hub, lscr.io and ghcr.io: the lab's own
+  images (LAB_IMAGES) are the only ones the guests can pull.
 """
 
 import os
@@ -33,6 +35,16 @@ NAS_GUEST = dict(name="lab-nas", ip="10.213.0.11", vmid=201, hostname="nas")
 
 # apt-cacher-ng on the bridge address: the lab hosts have no internet, apt goes through this proxy.
 APT_PROXY = "http://10.213.0.1:3142"
+
+# The image registry (Debian's docker-registry, plain HTTP) on the bridge address; the guests' dockerd lists it under
+# insecure-registries. Its storage is a cache (kept across `down`); config, pid and log live in REGISTRY_DIR.
+REGISTRY = f"{GATEWAY}:5000"
+REGISTRY_URL = f"http://{REGISTRY}"
+REGISTRY_STORAGE = os.path.join(CACHE_DIR, "registry")
+# Build artifacts of the lab's images (layer, config, manifest): CACHE_DIR/images/<name>-<tag>/.
+IMAGE_CACHE_DIR = os.path.join(CACHE_DIR, "images")
+# The lab's images are REGISTRY/IMAGE_NAMESPACE/<name>:<hash of the recipe>; see LAB_IMAGES below.
+IMAGE_NAMESPACE = "mediabox-lab"
 
 # fakepve (the Proxmox API stand-in) on a loopback address of the lab machine.
 PVE_API = dict(host="127.0.213.1", port=8006, user="root@pam")
@@ -70,9 +82,21 @@ LOG_DIR = os.path.join(LAB_DIR, "logs")
 DISK_DIR = os.path.join(LAB_DIR, "disks")
 PVE_DIR = os.path.join(LAB_DIR, "pve")
 APT_PROXY_DIR = os.path.join(LAB_DIR, "apt-cacher-ng")
+REGISTRY_DIR = os.path.join(LAB_DIR, "registry")
 # The pool's appdata and data subvolumes as the guests see them through their mount points (on a real
 # box, bind mounts of /mnt/storage/appdata and /mnt/storage/data); the guests bind these directories.
 GUEST_STORAGE_DIR = os.path.join(LAB_DIR, "storage")
 
 # The lab containers, in start order.
 CONTAINERS = [PVE_HOST, DOCKER_GUEST, NAS_GUEST]
+
+
+def __getattr__(name):
+    """LAB_IMAGES, computed on first use: {"qbittorrent": "10.213.0.1:5000/mediabox-lab/qbittorrent:<tag>",
+    "redis": ..., "standin": ...}, <tag> a short hash of the image's recipe (lab/images.py), so a changed recipe is
+    a new tag. Lazy because the standin's recipe reads mediabox.catalog: `down` and `verify-clean` never import it.
+    """
+    if name == "LAB_IMAGES":
+        from .images import refs
+        return refs()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

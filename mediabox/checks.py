@@ -59,7 +59,7 @@ def _check_services(s: Settings) -> list[Problem]:
 
 def _check_overrides(s: Settings) -> list[Problem]:
     problems = []
-    for key in ("service_ports", "service_ips", "service_memory_mb", "image_overrides"):
+    for key in ("service_ports", "service_ips", "service_memory_mb", "service_environment", "image_overrides"):
         for name, value in getattr(s, key).items():
             if name not in SERVICES:
                 close = difflib.get_close_matches(name, list(SERVICES), n=1)

@@ -7,6 +7,7 @@ the same settings and secrets give the same bytes, so a changed file means a cha
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -77,6 +78,7 @@ def _service(s: Settings, svc: Service, enabled: list[Service], render_gid: int 
     environment.update({key: fill(value) for key, value in svc.environment.items()})
     if svc.name == "gluetun":
         environment.update(s.vpn_env)
+    environment.update(s.service_environment.get(svc.name, {}))
     if environment:
         spec["environment"] = environment
     if svc.volumes:
@@ -166,3 +168,28 @@ def _env_value(value: str) -> str:
     if re.fullmatch(r"[\w@%+=:,./-]*", value):
         return value
     return "'" + value.replace("'", "'\\''") + "'"
+
+
+def changes(state: dict, files: dict[str, str], services: list[str]) -> list[str]:
+    """What differs between a guest's project (facts.docker.ComposeState) and the rendered files: files to
+    write, and services that are missing, stopped or unhealthy. Empty: nothing to do."""
+    found = []
+    for name, text in files.items():
+        if state["files"].get(name) != digest(text):
+            found.append(f"{name} {'differs' if name in state['files'] else 'is missing'}")
+    stale = sorted(set(state["files"]) - set(files))
+    found += [f"{name} is no longer wanted" for name in stale]
+    for service in services:
+        container = state["containers"].get(service)
+        if container is None:
+            found.append(f"{service} has no container")
+        elif container["state"] != "running":
+            found.append(f"{service} is {container['state']}")
+        elif container["health"] == "unhealthy":
+            found.append(f"{service} is unhealthy")
+    return found
+
+
+def digest(text: str) -> str:
+    """A file's SHA-256 as sha256sum prints it."""
+    return hashlib.sha256(text.encode()).hexdigest()

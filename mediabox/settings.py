@@ -170,6 +170,8 @@ class _SettingsBase(BaseModel):
     service_ports: dict[str, int] = _describe("a map of service name to host port, e.g. {'sonarr': 8989}")
     service_ips: dict[str, IPv4Address] = _describe("a map of service name to address in docker_subnet")
     service_memory_mb: dict[str, int] = _describe("a map of service name to memory limit in MB")
+    service_environment: dict[str, dict[str, str]] = _describe("a map of service name to a map of variable to "
+                                                               "value, e.g. {'jellyfin': {'JELLYFIN_LOG_DIR': '/log'}}")
 
     # VPN
     vpn_provider: str = _describe("a gluetun provider name such as 'custom', 'mullvad' or 'protonvpn'",

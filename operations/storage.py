@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import shlex
 
-from pyinfra import host
-from pyinfra.api import OperationError, OperationValueError, QuoteString, StringCommand, operation
+from pyinfra import host, logger
+from pyinfra.api import FunctionCommand, OperationError, OperationValueError, QuoteString, StringCommand, operation
 from pyinfra.facts.server import Mounts
 
 from facts.disks import BlockDevice
@@ -153,3 +153,39 @@ def hardlinks_work(source: str, target: str):
 def _hardlink_failure(source: str, target: str, error: str) -> str:
     return (f"hard links from {source} into {target} fail, so every import would be a full copy. Keep downloads/ "
             "and media/ as plain directories in ONE subvolume, reached through one mount. Error: " + error)
+
+
+# Guests whose appdata snapshot was taken in this run (docker.compose_project checks it before changing).
+SNAPSHOTS_TAKEN: set[str] = set()
+
+
+@operation()
+def appdata_snapshot(mount: str, changes: dict[str, list[str]]):
+    """
+    Take a read-only snapshot of appdata (the maintenance job's, named appdata-<time> and pruned by its
+    retention) before guests' stacks change the apps' state; nothing when no guest changes. Each guest
+    is then recorded in SNAPSHOTS_TAKEN, which the guest's compose_project requires before it writes.
+
+    + mount: where the pool is mounted
+    + changes: what is about to change, by guest, e.g. ``{"media": ["compose.yaml differs"]}``
+
+    **Example:**
+
+    .. code:: python
+
+        storage.appdata_snapshot(mount="/mnt/storage", changes={"media": ["compose.yaml differs"]})
+    """
+    if not mount.startswith("/"):
+        raise OperationValueError(f"mount must be an absolute path, got {mount!r}")
+    guests = sorted(guest for guest, found in changes.items() if found)
+    if not guests:
+        host.noop("nothing changes: no snapshot of appdata needed")
+        return
+    for guest in guests:
+        logger.info(f"{host.print_prefix}snapshot of {mount}/appdata before {guest}: {'; '.join(changes[guest])}")
+    yield "systemctl start mediabox-snapshot.service"
+    yield FunctionCommand(_record_snapshot, (SNAPSHOTS_TAKEN, guests), {})
+
+
+def _record_snapshot(taken: set[str], guests: list[str]) -> None:
+    taken.update(guests)

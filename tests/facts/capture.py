@@ -16,6 +16,7 @@ from pathlib import Path
 import lab.topology as topology
 from facts.btrfs import BtrfsDeviceStats, BtrfsFilesystems, BtrfsProfiles, BtrfsScrubStatus, BtrfsSubvolumes
 from facts.disks import BlockDevice, DisksById
+from facts.docker import ComposeState, RuntimeVersions
 from facts.proxmox import TemplateGroupId
 from facts.samba import SambaPasswordFingerprint
 from facts.system import FstabEntries, GroupId, HardlinkProbe, PathOwnership, SmartSupport
@@ -113,6 +114,7 @@ def main() -> None:
     capture(BtrfsProfiles, "single_dup", path=MNT)
     blank()
     capture_nas()
+    capture_docker()
 
 
 def capture_nas() -> None:
@@ -123,6 +125,19 @@ def capture_nas() -> None:
     capture(SambaPasswordFingerprint, "user_with_password", ip=nas, user="capture")
     capture(SambaPasswordFingerprint, "no_such_user", ip=nas, user="nosuchuser")
     ssh("smbpasswd -x capture >/dev/null && userdel capture", ip=nas)
+
+
+def capture_docker() -> None:
+    """On lab-docker, after the stack stage: the runtime, the running project, one stopped service, none."""
+    guest = topology.DOCKER_GUEST["ip"]
+    capture(RuntimeVersions, "debian_docker_io", ip=guest)
+    capture(ComposeState, "lab_8gb_up", ip=guest, path="/opt/mediabox", project="mediabox")
+    ssh("docker stop -t 1 radarr >/dev/null", ip=guest)
+    try:
+        capture(ComposeState, "radarr_stopped", ip=guest, path="/opt/mediabox", project="mediabox")
+    finally:
+        ssh("docker start radarr >/dev/null", ip=guest)
+    capture(ComposeState, "no_project", ip=guest, path="/opt/nothing", project="nothing")
 
 
 if __name__ == "__main__":

@@ -64,6 +64,14 @@ class Deploy:
             rows[" ".join(cells[:-4])] = dict(zip(("hosts", "success", "error", "no_change"), cells[-4:], strict=True))
         return rows
 
+    def planned(self, operation: str) -> bool:
+        """A --dry run's "Detected changes" table lists a change (or a conditional one) for the operation."""
+        table = self.output.split("--> Detected changes:", 1)[-1].splitlines()[2:]
+        for line in table:
+            if line.strip().startswith(operation + "  "):
+                return any(cell != "-" for cell in line.strip()[len(operation):].split())
+        return False
+
     def changed(self, operation: str) -> bool:
         return self.results.get(operation, {}).get("success") not in (None, "-")
 
@@ -78,8 +86,9 @@ def cli_value(value) -> str:
 
 
 def deploy(data: dict | None = None, *extra: str, timeout: int = 900) -> Deploy:
-    """`pyinfra -y inventory/lab.py deploy.py` with `--data key=value` overrides, as a user runs it."""
-    args = [PYINFRA, "-y", "inventory/lab.py", "deploy.py", *extra]
+    """`pyinfra -y inventory/lab.py deploy.py` with `--data key=value` overrides, as a user runs it
+    (without -y for a --dry run, so pyinfra prints the changes it detected)."""
+    args = [PYINFRA, *([] if "--dry" in extra else ["-y"]), "inventory/lab.py", "deploy.py", *extra]
     for key, value in (data or {}).items():
         args += ["--data", f"{key}={cli_value(value)}"]
     done = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=timeout,
@@ -96,9 +105,11 @@ def ssh(host_name: str, command: str, timeout: int = 60) -> str:
     return done.stdout
 
 
-# Where a login or the system itself writes (motd, journal, timers); anything else newer than the start of a
-# run was changed by it.
-_SYSTEM_WRITES = ("/run", "/tmp", "/var/log", "/var/lib/systemd", "/var/cache", "/root/.ssh")
+# Where a login, the system or a running daemon writes by itself (motd, journal, timers, Docker's container
+# state at every healthcheck, the apps' own state in /appdata); anything else newer than the start of a run
+# was changed by it.
+_SYSTEM_WRITES = ("/run", "/tmp", "/var/log", "/var/lib/systemd", "/var/cache", "/root/.ssh", "/var/lib/docker",
+                  "/var/lib/containerd", "/appdata")
 _CHANGED_SINCE = ("find / -xdev \\( " + " -o ".join(f"-path {p}" for p in _SYSTEM_WRITES) + " \\) -prune "
                   "-o -newermt @{since} -print 2>/dev/null | head -50")
 

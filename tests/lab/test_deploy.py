@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tests.lab.conftest import deploy
 
-NOT_BUILT = ("docker", "stack", "wire", "verify")
+NOT_BUILT = ("wire", "verify")
 
 
 def test_deploy_twice_second_run_changes_nothing(lab):

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
+import urllib.request
 
 import lab.topology as topology
 from lab.checks import KEYCTL
 from tests.lab.conftest import REPO, ssh
+
+MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
 
 
 def test_lab_up_again_changes_nothing(lab):
@@ -33,3 +37,29 @@ def test_proxmox_stand_in_sees_its_disks_by_id(lab):
     for disk in topology.DISKS:
         assert ssh(host, f"test -b {disk['by_id']} && readlink -f {disk['by_id']}").startswith("/dev/loop")
     assert ssh(host, "test -c /dev/btrfs-control && echo yes").strip() == "yes"
+
+
+def registry_get(path: str, accept: str | None = None) -> dict:
+    """GET a JSON document from the lab's registry (never through a proxy from the environment)."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    request = urllib.request.Request(topology.REGISTRY_URL + path, headers={"Accept": accept} if accept else {})
+    with opener.open(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def test_registry_serves_the_lab_images_with_healthchecks(lab):
+    assert lab["registry"]["up"], lab["registry"]
+    repositories = registry_get("/v2/_catalog")["repositories"]
+    configs = {}
+    for name, ref in topology.LAB_IMAGES.items():
+        repository, tag = ref.removeprefix(topology.REGISTRY + "/").rsplit(":", 1)
+        assert repository == f"mediabox-lab/{name}" and repository in repositories
+        manifest = registry_get(f"/v2/{repository}/manifests/{tag}", MANIFEST_V2)
+        assert manifest["mediaType"] == MANIFEST_V2 and len(manifest["layers"]) == 1
+        config = registry_get(f"/v2/{repository}/blobs/{manifest['config']['digest']}")["config"]
+        assert config["Healthcheck"]["Test"][0] in ("CMD", "CMD-SHELL") and config["Healthcheck"]["Retries"] == 3
+        configs[name] = config
+    assert set(configs) == {"qbittorrent", "redis", "standin"}
+    env = dict(item.split("=", 1) for item in configs["standin"]["Env"])
+    assert {"8989", "8096"} <= set(env["STANDIN_PORTS"].split(","))
+    assert "WEBUI_PORT=8080" in configs["qbittorrent"]["Env"]

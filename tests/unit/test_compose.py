@@ -147,3 +147,9 @@ def test_every_image_is_pinned():
     for svc in SERVICES.values():
         tag = svc.image.rsplit(":", 1)[-1]
         assert ":" in svc.image and tag not in ("latest", "stable", "develop", "nightly"), svc.name
+
+
+def test_service_environment_adds_variables_to_one_service():
+    services = rendered(settings(service_environment={"sonarr": {"SONARR__LOG__LEVEL": "debug"}}))["services"]
+    assert services["sonarr"]["environment"]["SONARR__LOG__LEVEL"] == "debug"
+    assert "SONARR__LOG__LEVEL" not in services["radarr"]["environment"]

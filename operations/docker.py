@@ -1,0 +1,121 @@
+"""Operations for Docker in a guest: a runtime that works in an unprivileged LXC, and the compose project."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from io import StringIO
+
+from pyinfra import host, logger
+from pyinfra.api import (
+    FileUploadCommand,
+    FunctionCommand,
+    OperationError,
+    OperationValueError,
+    StringCommand,
+    operation,
+)
+
+from facts.docker import ComposeState, RuntimeVersions
+from mediabox import compose
+from operations.storage import SNAPSHOTS_TAKEN
+
+# runc's fixes for CVE-2025-31133/-52565/-52881 (1.2.8, 1.3.3, 1.4.0) reopen /proc files in a way that
+# Proxmox's AppArmor profile for containers denied until lxc-pve 6.0.0-2: Docker in an unprivileged
+# guest then fails every container with "open sysctl net.ipv4.ip_unprivileged_port_start file:
+# reopen fd 8: permission denied" (runc #4972, moby #51415, containerd #12484, mkuthan/homelab-public #43).
+FIXED_LXC_PVE = "6.0.0-2"
+
+
+def runc_has_the_reopen_fix(version: str) -> bool:
+    v = _numbers(version)
+    return (v >= (1, 2, 8) and v < (1, 3)) or v >= (1, 3, 3)
+
+
+def _numbers(version: str) -> tuple[int, ...]:
+    return tuple(int(n) for n in re.findall(r"\d+", version.split("+")[0])[:4])
+
+
+@operation()
+def runtime_supported(lxc_pve: str | None):
+    """
+    Check that the guest's runc can start containers under the Proxmox host's LXC: stop the run with
+    the fix when a runc with the 2025 /proc reopen change meets an lxc-pve older than 6.0.0-2.
+    Read at execute, after the engine is installed.
+
+    + lxc_pve: the Proxmox host's lxc-pve version; None: not a Proxmox host (not checked)
+
+    **Example:**
+
+    .. code:: python
+
+        docker.runtime_supported(lxc_pve="6.0.0-1")
+    """
+    if lxc_pve is not None and not re.match(r"^\d+(\.\d+)*(-\S+)?$", lxc_pve):
+        raise OperationValueError(f"not a package version: {lxc_pve!r}")
+    runc = host.get_fact(RuntimeVersions).get("runc")
+    if runc and lxc_pve and runc_has_the_reopen_fix(runc) and _numbers(lxc_pve) < _numbers(FIXED_LXC_PVE):
+        raise OperationError(
+            f"runc {runc} in this guest cannot start containers under the host's lxc-pve {lxc_pve} (permission "
+            "denied on net.ipv4.ip_unprivileged_port_start). Fix: upgrade the Proxmox host (`apt update && apt "
+            f"full-upgrade` brings lxc-pve {FIXED_LXC_PVE} or later) and restart the guest; or, until then, pin the "
+            "guest's runtime to the last release before the change (containerd.io 1.7.28-1 with Docker's "
+            "repository) and `apt-mark hold` it.")
+    if runc and not lxc_pve:
+        logger.info(f"{host.print_prefix}runc {runc}: no lxc-pve on the host to check it against")
+    host.noop(f"runc {runc or '(not installed)'} works under this host")
+    yield from ()  # a check: it never yields a command
+
+
+@operation()
+def compose_project(path: str, files: dict[str, str], services: list[str], timeout_s: int = 300,
+                    snapshot_for: str | None = None):
+    """
+    Ensure a compose project is written and up: files are written only when their content differs
+    (env files 0600), `docker compose config` validates the project before anything runs, and
+    `up -d --remove-orphans --wait` runs only when a file changed or a service is missing, stopped or
+    unhealthy. It waits for every service to be healthy, at most timeout_s.
+
+    + path: the project's folder, e.g. ``/opt/mediabox``
+    + files: the project's files by relative path (mediabox.compose.render(...).files())
+    + services: the compose services that must run
+    + timeout_s: the bound on waiting for health
+    + snapshot_for: change nothing unless storage.appdata_snapshot recorded this guest in this run
+
+    **Example:**
+
+    .. code:: python
+
+        docker.compose_project(path="/opt/mediabox", files=compose.render(s, secrets).files(),
+                               services=["sonarr"])
+    """
+    if not path.startswith("/") or not services or "compose.yaml" not in files:
+        raise OperationValueError(f"a compose project needs an absolute path, compose.yaml and services, got {path!r}")
+    if any(name.startswith("/") or ".." in name.split("/") for name in files):
+        raise OperationValueError(f"project files are relative paths inside {path}")
+    state = host.get_fact(ComposeState, path=path, project=compose.PROJECT)
+    todo = compose.changes(state, files, services)
+    if not todo:
+        host.noop(f"compose project {path}: {len(services)} services up and healthy")
+        return
+    logger.info(f"{host.print_prefix}compose project {path}: {'; '.join(todo)}")
+    cd = f"cd {shlex.quote(path)} &&"
+    if snapshot_for:
+        yield FunctionCommand(_require_snapshot, (SNAPSHOTS_TAKEN, snapshot_for), {})
+    yield StringCommand(f"install -d -m 755 {shlex.quote(path)} && install -d -m 700 {shlex.quote(path)}/env")
+    for name, text in sorted(files.items()):
+        if state["files"].get(name) != compose.digest(text):
+            dest = f"{path}/{name}"
+            yield FileUploadCommand(StringIO(text), dest, remote_temp_filename=host.get_temp_filename(dest))
+            yield StringCommand(f"chmod {'600' if name.startswith('env/') else '644'} {shlex.quote(dest)}")
+    for name in sorted(set(state["files"]) - set(files)):
+        yield StringCommand(f"rm -f {shlex.quote(f'{path}/{name}')}")
+    yield StringCommand(f"{cd} docker compose config -q")
+    yield StringCommand(f"{cd} docker compose up -d --remove-orphans --wait --wait-timeout {int(timeout_s)}")
+
+
+def _require_snapshot(taken: set[str], guest: str) -> None:
+    if guest not in taken:
+        raise OperationError(f"no snapshot of appdata was taken for {guest} in this run (it failed, or the Proxmox "
+                             "host is not in this run), so its stack is left unchanged. Fix the snapshot (see the "
+                             "host's output) and run the deploy again with the Proxmox host included.")
