@@ -8,10 +8,11 @@ from pyinfra import host, inventory
 
 from facts.docker import ComposeState
 from facts.system import GroupId
-from mediabox import compose
+from mediabox import compose, qbt
+from mediabox.catalog import SERVICES
 from mediabox.run import Run
 from mediabox.settings import Settings
-from operations import docker, storage
+from operations import docker, qbittorrent, storage
 
 
 def apply(run: Run, s: Settings) -> None:
@@ -24,6 +25,13 @@ def apply(run: Run, s: Settings) -> None:
     storage.appdata_snapshot(name="Snapshot of appdata before the stack changes", mount=s.storage_mount,
                              changes=changes)
     if "docker_guests" in roles:
+        if s.enabled("qbittorrent"):
+            qbittorrent.seed_config(name="qBittorrent.conf seeded before its first start",
+                                    path=f"{compose.APPDATA}/qbittorrent/qBittorrent/qBittorrent.conf",
+                                    username=s.apps_admin_user,
+                                    password_pbkdf2=qbt.password_hash(run.secrets["qbittorrent_password"]),
+                                    webui_port=SERVICES["qbittorrent"].inner_port,
+                                    listen_port=s.qbittorrent_listen_port, owner=f"{s.puid}:{s.pgid}")
         project, services = plan(run, host.name)
         docker.compose_project(name="Compose project up and healthy", path=s.stack_dir, files=project.files(),
                                services=services, timeout_s=s.stack_health_timeout_s, snapshot_for=host.name)

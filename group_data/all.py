@@ -193,6 +193,20 @@ vpn_env = {}
 # Hardware transcoding through /dev/dri: 'qsv' (Intel Quick Sync), 'vaapi', or 'none'.
 jellyfin_hwaccel = "qsv"
 
+# ------------------------------------------------------------------------------------------ wiring
+
+# The admin user the engine makes in every app that has users (qBittorrent, Jellyfin, Audiobookshelf,
+# autobrr, TubeArchivist); each one's password is generated into the secrets file (<app>_password).
+apps_admin_user = "admin"
+
+# How long the wiring waits for an app's API to answer before it stops with what to check.
+apps_ready_timeout_s = 120
+
+# qBittorrent: its BitTorrent port, and the VPN interface it is bound to (so nothing leaves outside the
+# tunnel even inside gluetun's namespace). Categories and their folders follow the data tree.
+qbittorrent_listen_port = 6881
+qbittorrent_vpn_interface = "tun0"
+
 # ---------------------------------------------------------------------------------------- services
 # True or False switches a service on or off; None follows the profile preset.
 

@@ -86,7 +86,7 @@ SERVICES: dict[str, Service] = {
                 notes="Holds the network of qbittorrent, prowlarr and autobrr: the kill switch."),
         Service("qbittorrent", "qBittorrent", "lscr.io/linuxserver/qbittorrent:5.1.2", 3, 512, 256, port=8080,
                 profiles=BOTH, secrets=PASSWORD, linuxserver=True, volumes=CONFIG_AND_DATA,
-                environment={"WEBUI_PORT": "8080", "TORRENTING_PORT": "6881"},
+                environment={"WEBUI_PORT": "8080", "TORRENTING_PORT": "{qbittorrent_listen_port}"},
                 healthcheck="curl -fsS http://localhost:8080/ >/dev/null", group="Downloads", widget="qbittorrent",
                 **VPN),
         Service("prowlarr", "Prowlarr", "lscr.io/linuxserver/prowlarr:2.0.5", 4, 256, 128, port=9696, profiles=BOTH,

@@ -133,6 +133,7 @@ def _filler(s: Settings, svc: Service):
         "lan": str(s.guest_ip.network) if s.guest_ip else "", "guest_ip": str(s.guest_ip.ip) if s.guest_ip else "",
         "heap_mb": str(s.memory_mb(svc) // 2), "vpn_provider": s.vpn_provider, "vpn_type": s.vpn_type,
         "updater_monitor_only": str(s.updater_monitor_only).lower(), "updater_schedule": s.updater_schedule,
+        "qbittorrent_listen_port": str(s.qbittorrent_listen_port),
     }
 
     def one(match: re.Match) -> str:

@@ -140,6 +140,13 @@ class _SettingsBase(BaseModel):
     guest_template_sha512: str | None = _describe("None or the template's SHA-512, 128 hex characters",
                                                   pattern=r"^[0-9a-fA-F]{128}$")
 
+    # Wiring
+    apps_admin_user: str = _describe("a user name such as 'admin'", pattern=r"^[A-Za-z0-9_.-]{1,32}$")
+    apps_ready_timeout_s: int = _describe("seconds, 10 or more", ge=10, le=3600)
+    qbittorrent_listen_port: int = _describe("a port, 1024 to 65535", ge=1024, le=65535)
+    qbittorrent_vpn_interface: str = _describe("an interface name such as 'tun0' or 'wg0'",
+                                               pattern=r"^[A-Za-z0-9_.-]{1,15}$")
+
     # NAS guest
     nas_enabled: bool | None = _describe("True, False, or None (allowed with profile '16gb', not with '8gb')")
     nas_user: str = _describe("a user name such as 'media'", pattern=r"^[a-z_][a-z0-9_-]{0,31}$")

@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# Importing pyinfra_cli patches the standard library for gevent (building an inventory imports it). pyinfra
+# asks API users to patch first: patching halfway through the run, while test threads (fakepve, proxies, app
+# fakes) existed, once left an import lock held by a thread gevent no longer saw, and the suite hung.
+import pyinfra_cli  # noqa: F401
 import pytest
 import yaml
 

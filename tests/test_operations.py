@@ -73,6 +73,37 @@ class RecordedApi:
     post = put = delete = _write
 
 
+class RecordedQbt:
+    """A mediabox.qbt.Connection whose client answers reads from responses recorded from the lab's real
+    qBittorrent ({"app_preferences": {...}, ...}); any other client call is a bug in an operation body."""
+
+    url = "http://10.213.0.10:8080"
+
+    def __init__(self, responses: dict):
+        self.client = type("RecordedClient", (), {name: staticmethod(lambda value=value: value)
+                                                  for name, value in responses.items()})()
+
+    def call(self, what: str, function, *args, **kwargs):
+        return function(*args, **kwargs)
+
+
+class RecordedArr:
+    """A mediabox.arr.Connection answering GETs from responses recorded from the Servarr fake (keyed by path)."""
+
+    title, url = "Sonarr", "http://10.213.0.10:8989"
+
+    def __init__(self, responses: dict):
+        self._responses = responses
+
+    def get(self, path: str, **params):
+        return self._responses[path]
+
+    def _write(self, *args, **kwargs):
+        raise AssertionError("write in an operation body")
+
+    post = put = _write
+
+
 def empty_state() -> State:
     """A State with a config and no hosts (State() alone skips init for an empty inventory)."""
     state = State()
@@ -117,6 +148,10 @@ def test_operation(case):
     fake = FakeHost(spec.get("facts", {}))
     if "api" in inspect.signature(operation._inner).parameters:
         spec.setdefault("kwargs", {})["api"] = RecordedApi(spec.get("api", {}))
+    if "app" in inspect.signature(operation._inner).parameters:
+        spec.setdefault("kwargs", {})["app"] = RecordedArr(spec.get("app", {}))
+    if "qbt" in inspect.signature(operation._inner).parameters:
+        spec.setdefault("kwargs", {})["qbt"] = RecordedQbt(spec.get("qbt", {}))
     with ctx_state.use(empty_state()), ctx_host.use(fake):
         if "exception" in spec:
             with pytest.raises(OperationError) as raised:

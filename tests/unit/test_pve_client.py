@@ -6,7 +6,6 @@ needs a slow task. The ssh backend cannot run here (fakepve has no pvesh): only 
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import socketserver
 import threading
@@ -181,11 +180,15 @@ class _ConnectProxy(socketserver.BaseRequestHandler):
     """A bare HTTPS proxy (CONNECT), to show the pin holds through HTTPS_PROXY too."""
 
     def handle(self):
+        self.request.settimeout(20)  # a stuck client or server ends this thread instead of holding it forever
         head = b""
         while b"\r\n\r\n" not in head:
-            head += self.request.recv(4096)
+            chunk = self.request.recv(4096)
+            if not chunk:
+                return
+            head += chunk
         host, port = head.split()[1].decode().rsplit(":", 1)
-        upstream = socket.create_connection((host, int(port)))
+        upstream = socket.create_connection((host, int(port)), timeout=20)
         self.request.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
         back = threading.Thread(target=_pipe, args=(upstream, self.request), daemon=True)
         back.start()
@@ -364,10 +367,20 @@ def test_lock_released_during_the_wait(box, fakepve):
     assert fakepve.ct(200).config["memory"] == 1024
 
 
+def run_now(coro):
+    """Drive a fakepve scenario that needs no event loop (time_scale 0) to its end. The test process runs
+    gevent-patched, as pyinfra's CLI does, so asyncio.run() would see fakepve's loop as running here."""
+    try:
+        coro.send(None)
+    except StopIteration as done:
+        return done.value
+    raise AssertionError("the scenario waited on the event loop")
+
+
 def test_config_lock_timeout_waits_then_says_what_to_do(box, fakepve):
     api = box()
     fakepve.add_ct(200)
-    asyncio.run(fakepve.hold_config_lock(200, None))  # at time_scale 0 this takes the lock without waiting
+    run_now(fakepve.hold_config_lock(200, None))  # at time_scale 0 this takes the lock without waiting
     with pytest.raises(pve.PveError, match=r"can't lock file '/run/lock/lxc/pve-config-200.lock' - got timeout "
                                            r"\(still after waiting 0.3 s\)"):
         pve.call(configure(api, memory=1024), "configure CT 200", **FAST)

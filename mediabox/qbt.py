@@ -1,0 +1,82 @@
+"""qBittorrent: its password hash (to seed qBittorrent.conf before the first start), and a connection
+for the wiring stage that logs in once per run, waits a bounded time for the WebUI, and never probes
+passwords (five failures ban the address for an hour)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import time
+
+import qbittorrentapi
+
+from mediabox.apps import AppError
+
+# src/base/utils/password.cpp: PBKDF2-HMAC-SHA512, 100000 rounds, 16-byte salt, 64-byte key.
+ROUNDS, SALT_BYTES, KEY_BYTES = 100_000, 16, 64
+
+
+def password_hash(password: str, salt: bytes | None = None) -> str:
+    """The WebUI\\Password_PBKDF2 value qBittorrent keeps for a password: '@ByteArray(<salt>:<key>)'."""
+    salt = salt if salt is not None else os.urandom(SALT_BYTES)
+    key = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, ROUNDS, KEY_BYTES)
+    return f"@ByteArray({base64.b64encode(salt).decode()}:{base64.b64encode(key).decode()})"
+
+
+def password_matches(password: str, stored: str) -> bool:
+    inner = stored.strip('"').removeprefix("@ByteArray(").removesuffix(")")
+    salt, _, key = inner.partition(":")
+    try:
+        expected = hashlib.pbkdf2_hmac("sha512", password.encode(), base64.b64decode(salt), ROUNDS, KEY_BYTES)
+        return hmac.compare_digest(expected, base64.b64decode(key))
+    except ValueError:
+        return False
+
+
+class Connection:
+    """A logged-in qBittorrent WebUI client, made on first use (so the deploy can hand it to operations
+    before the app runs). repr() never shows the password."""
+
+    def __init__(self, url: str, username: str, password: str, ready_timeout_s: int = 120):
+        self.url, self.username, self._password, self.ready_timeout_s = url, username, password, ready_timeout_s
+        self._client: qbittorrentapi.Client | None = None
+
+    def __repr__(self) -> str:
+        return f"qbt.Connection({self.url}, user={self.username})"
+
+    @property
+    def client(self) -> qbittorrentapi.Client:
+        if self._client is None:
+            self._client = self._log_in()
+        return self._client
+
+    def _log_in(self) -> qbittorrentapi.Client:
+        client = qbittorrentapi.Client(host=self.url, username=self.username, password=self._password,
+                                       REQUESTS_ARGS={"timeout": 15}, DISABLE_LOGGING_DEBUG_OUTPUT=True)
+        deadline = time.monotonic() + self.ready_timeout_s
+        while True:
+            try:
+                client.auth_log_in()
+                return client
+            except qbittorrentapi.LoginFailed:
+                raise AppError(f"qBittorrent at {self.url} refuses user {self.username} with the password in the "
+                               "secrets file (qbittorrent_password). It was seeded into qBittorrent.conf only if that "
+                               "file did not exist yet. Fix: set the same password in qBittorrent's WebUI, or stop "
+                               "qbittorrent, delete the WebUI\\Password_PBKDF2 line from "
+                               "/appdata/qbittorrent/qBittorrent/qBittorrent.conf and run the deploy again. "
+                               "Nothing was retried: five failed logins ban this address for an hour.") from None
+            except (qbittorrentapi.APIConnectionError, qbittorrentapi.Forbidden403Error) as error:
+                if time.monotonic() >= deadline:
+                    raise AppError(f"qBittorrent at {self.url} did not answer within {self.ready_timeout_s} s "
+                                   f"({error}). Check `docker compose ps` and `docker logs qbittorrent` in the guest; "
+                                   "the gluetun container must be healthy for it to be reachable.") from None
+                time.sleep(2)
+
+    def call(self, what: str, function, *args, **kwargs):
+        """An API call whose failure names qBittorrent and the call."""
+        try:
+            return function(*args, **kwargs)
+        except qbittorrentapi.APIError as error:
+            raise AppError(f"qBittorrent at {self.url}: {what} failed: {error!r}") from None

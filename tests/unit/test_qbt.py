@@ -1,0 +1,22 @@
+"""qBittorrent's password hash, as qBittorrent.conf keeps it (the lab tier logs in with a seeded one)."""
+
+import base64
+
+from mediabox.qbt import Connection, password_hash, password_matches
+
+
+def test_hash_has_qbittorrents_shape_and_verifies():
+    stored = password_hash("s3cret", salt=b"\x00" * 16)
+    salt, key = stored.removeprefix("@ByteArray(").removesuffix(")").split(":")
+    assert len(base64.b64decode(salt)) == 16 and len(base64.b64decode(key)) == 64
+    assert password_matches("s3cret", stored) and password_matches("s3cret", f'"{stored}"')
+    assert not password_matches("S3cret", stored) and not password_matches("s3cret", "@ByteArray(garbage)")
+
+
+def test_every_hash_has_its_own_salt():
+    assert password_hash("same") != password_hash("same")
+
+
+def test_connection_never_shows_the_password():
+    connection = Connection("http://10.0.0.1:8080", "admin", "hunter2-secret")
+    assert "hunter2-secret" not in repr(connection) and "hunter2-secret" not in str(connection)
