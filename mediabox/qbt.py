@@ -67,7 +67,11 @@ class Connection:
                                "qbittorrent, delete the WebUI\\Password_PBKDF2 line from "
                                "/appdata/qbittorrent/qBittorrent/qBittorrent.conf and run the deploy again. "
                                "Nothing was retried: five failed logins ban this address for an hour.") from None
-            except (qbittorrentapi.APIConnectionError, qbittorrentapi.Forbidden403Error) as error:
+            except qbittorrentapi.Forbidden403Error:
+                raise AppError(f"qBittorrent at {self.url} refuses this address (403 on login: it bans an address "
+                               "for an hour after five failed logins). Wait for the ban to end, or restart the "
+                               "qbittorrent container, then run the deploy again.") from None
+            except qbittorrentapi.APIConnectionError as error:
                 if time.monotonic() >= deadline:
                     raise AppError(f"qBittorrent at {self.url} did not answer within {self.ready_timeout_s} s "
                                    f"({error}). Check `docker compose ps` and `docker logs qbittorrent` in the guest; "

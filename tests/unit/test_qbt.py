@@ -20,3 +20,38 @@ def test_every_hash_has_its_own_salt():
 def test_connection_never_shows_the_password():
     connection = Connection("http://10.0.0.1:8080", "admin", "hunter2-secret")
     assert "hunter2-secret" not in repr(connection) and "hunter2-secret" not in str(connection)
+
+
+def test_a_banned_address_is_told_so_at_once():
+    """qBittorrent answers 403 to a login from an address it banned: one attempt, and the message says why."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    import pytest
+
+    from mediabox.apps import AppError
+
+    logins = []
+
+    class Banned(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            logins.append(self.path)
+            self.send_response(403)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_POST
+
+    server = HTTPServer(("127.0.0.1", 0), Banned)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        connection = Connection(f"http://127.0.0.1:{server.server_address[1]}", "admin", "pw", ready_timeout_s=60)
+        with pytest.raises(AppError, match="refuses this address .* bans an address"):
+            _ = connection.client
+        assert logins == ["/api/v2/auth/login"]
+    finally:
+        server.shutdown()
+        server.server_close()
