@@ -174,12 +174,8 @@ def _env_value(value: str) -> str:
 def changes(state: dict, files: dict[str, str], services: list[str]) -> list[str]:
     """What differs between a guest's project (facts.docker.ComposeState) and the rendered files: files to
     write, and services that are missing, stopped or unhealthy. Empty: nothing to do."""
-    found = []
-    for name, text in files.items():
-        if state["files"].get(name) != digest(text):
-            found.append(f"{name} {'differs' if name in state['files'] else 'is missing'}")
-    stale = sorted(set(state["files"]) - set(files))
-    found += [f"{name} is no longer wanted" for name in stale]
+    found = [f"{name} {'differs' if name in state['files'] else 'is missing'}" for name in to_write(state, files)]
+    found += [f"{name} is no longer wanted" for name in stale(state, files)]
     for service in services:
         container = state["containers"].get(service)
         if container is None:
@@ -189,6 +185,16 @@ def changes(state: dict, files: dict[str, str], services: list[str]) -> list[str
         elif container["health"] == "unhealthy":
             found.append(f"{service} is unhealthy")
     return found
+
+
+def to_write(state: dict, files: dict[str, str]) -> list[str]:
+    """The project files whose content on the guest differs from the rendered text, or that are missing."""
+    return sorted(name for name, text in files.items() if state["files"].get(name) != digest(text))
+
+
+def stale(state: dict, files: dict[str, str]) -> list[str]:
+    """Files on the guest that the rendered project no longer has (env files of services turned off)."""
+    return sorted(set(state["files"]) - set(files))
 
 
 def digest(text: str) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import os
 import time
 
@@ -23,16 +22,6 @@ def password_hash(password: str, salt: bytes | None = None) -> str:
     salt = salt if salt is not None else os.urandom(SALT_BYTES)
     key = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, ROUNDS, KEY_BYTES)
     return f"@ByteArray({base64.b64encode(salt).decode()}:{base64.b64encode(key).decode()})"
-
-
-def password_matches(password: str, stored: str) -> bool:
-    inner = stored.strip('"').removeprefix("@ByteArray(").removesuffix(")")
-    salt, _, key = inner.partition(":")
-    try:
-        expected = hashlib.pbkdf2_hmac("sha512", password.encode(), base64.b64decode(salt), ROUNDS, KEY_BYTES)
-        return hmac.compare_digest(expected, base64.b64decode(key))
-    except ValueError:
-        return False
 
 
 class Connection:

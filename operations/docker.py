@@ -103,12 +103,11 @@ def compose_project(path: str, files: dict[str, str], services: list[str], timeo
     if snapshot_for:
         yield FunctionCommand(_require_snapshot, (SNAPSHOTS_TAKEN, snapshot_for), {})
     yield StringCommand(f"install -d -m 755 {shlex.quote(path)} && install -d -m 700 {shlex.quote(path)}/env")
-    for name, text in sorted(files.items()):
-        if state["files"].get(name) != compose.digest(text):
-            dest = f"{path}/{name}"
-            yield FileUploadCommand(StringIO(text), dest, remote_temp_filename=host.get_temp_filename(dest))
-            yield StringCommand(f"chmod {'600' if name.startswith('env/') else '644'} {shlex.quote(dest)}")
-    for name in sorted(set(state["files"]) - set(files)):
+    for name in compose.to_write(state, files):
+        dest = f"{path}/{name}"
+        yield FileUploadCommand(StringIO(files[name]), dest, remote_temp_filename=host.get_temp_filename(dest))
+        yield StringCommand(f"chmod {'600' if name.startswith('env/') else '644'} {shlex.quote(dest)}")
+    for name in compose.stale(state, files):
         yield StringCommand(f"rm -f {shlex.quote(f'{path}/{name}')}")
     yield StringCommand(f"{cd} docker compose config -q")
     yield StringCommand(f"{cd} docker compose up -d --remove-orphans --wait --wait-timeout {int(timeout_s)}")

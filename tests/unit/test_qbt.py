@@ -1,8 +1,21 @@
 """qBittorrent's password hash, as qBittorrent.conf keeps it (the lab tier logs in with a seeded one)."""
 
 import base64
+import hashlib
+import hmac
 
-from mediabox.qbt import Connection, password_hash, password_matches
+from mediabox.qbt import KEY_BYTES, ROUNDS, Connection, password_hash
+
+
+def password_matches(password: str, stored: str) -> bool:
+    """Check a password against a stored hash the way qBittorrent does (src/base/utils/password.cpp)."""
+    inner = stored.strip('"').removeprefix("@ByteArray(").removesuffix(")")
+    salt, _, key = inner.partition(":")
+    try:
+        expected = hashlib.pbkdf2_hmac("sha512", password.encode(), base64.b64decode(salt), ROUNDS, KEY_BYTES)
+        return hmac.compare_digest(expected, base64.b64decode(key))
+    except ValueError:
+        return False
 
 
 def test_hash_has_qbittorrents_shape_and_verifies():
