@@ -8,10 +8,11 @@ from pyinfra import host, inventory
 
 from facts.docker import ComposeState
 from facts.system import GroupId
-from mediabox import compose, qbt
+from mediabox import arr, compose, qbt
 from mediabox.catalog import SERVICES
 from mediabox.run import Run
 from mediabox.settings import Settings
+from operations import arr as servarr
 from operations import docker, qbittorrent, storage
 
 
@@ -32,6 +33,11 @@ def apply(run: Run, s: Settings) -> None:
                                     password_pbkdf2=qbt.password_hash(run.secrets["qbittorrent_password"]),
                                     webui_port=SERVICES["qbittorrent"].inner_port,
                                     listen_port=s.qbittorrent_listen_port, owner=f"{s.puid}:{s.pgid}")
+        for name, wiring in arr.WIRED.items():
+            if s.enabled(name) and not wiring.key_from_env:
+                servarr.seed_config(name=f"{SERVICES[name].title} config.xml seeded before its first start",
+                                    path=f"{compose.APPDATA}/{name}/config.xml", api_key=run.secrets[f"{name}_api_key"],
+                                    owner=f"{s.puid}:{s.pgid}")
         project, services = plan(run, host.name)
         docker.compose_project(name="Compose project up and healthy", path=s.stack_dir, files=project.files(),
                                services=services, timeout_s=s.stack_health_timeout_s, snapshot_for=host.name)

@@ -1,16 +1,19 @@
-"""The wire stage: the apps configured and connected over their APIs, from this machine, each read,
-diffed and written only where it differs. Built so far: qBittorrent (issue #6 goes on with the *arr
-apps, Prowlarr, Jellyfin, Seerr, Audiobookshelf, autobrr and Homepage)."""
+"""The wire stage: the apps configured and connected over their APIs, from this machine, each read, diffed
+and written only where it differs: qBittorrent first (its categories must exist before a Servarr app tests
+its client), then each Servarr app (root folder, hard links, qBittorrent client), then Prowlarr's
+applications (it tests each app, so they come after). Issue #6 goes on with Jellyfin, Seerr,
+Audiobookshelf, autobrr, Mylar3 and Homepage."""
 
 from __future__ import annotations
 
 from pyinfra import host
 
 from deploy import not_built
-from mediabox import layout, qbt
+from mediabox import arr, layout, qbt
 from mediabox.catalog import SERVICES
 from mediabox.run import Run
 from mediabox.settings import Settings
+from operations import arr as servarr
 from operations import qbittorrent
 
 
@@ -19,12 +22,19 @@ def apply(run: Run, s: Settings) -> None:
         return
     if s.enabled("qbittorrent"):
         _qbittorrent(run, s)
-    not_built("wire", issue=6, part="the *arr apps, Prowlarr, Jellyfin, Seerr, Audiobookshelf, autobrr and Homepage:")
+    apps = {name: _servarr(run, s, name, wiring) for name, wiring in arr.WIRED.items() if s.enabled(name)}
+    if s.enabled("prowlarr"):
+        _prowlarr(run, s, apps)
+    not_built("wire", issue=6, part="Jellyfin, Seerr, Audiobookshelf, autobrr, Mylar3 and Homepage:")
+
+
+def _url(s: Settings, name: str) -> str:
+    return f"http://{s.guest_ip.ip}:{s.port(SERVICES[name])}"
 
 
 def _qbittorrent(run: Run, s: Settings) -> None:
-    connection = qbt.Connection(f"http://{s.guest_ip.ip}:{s.port(SERVICES['qbittorrent'])}", s.apps_admin_user,
-                                run.secrets["qbittorrent_password"], s.apps_ready_timeout_s)
+    connection = qbt.Connection(_url(s, "qbittorrent"), s.apps_admin_user, run.secrets["qbittorrent_password"],
+                                s.apps_ready_timeout_s)
     wanted = {
         "save_path": "/data/downloads/complete",
         "temp_path_enabled": True,
@@ -38,3 +48,34 @@ def _qbittorrent(run: Run, s: Settings) -> None:
     qbittorrent.preferences(name="qBittorrent preferences", qbt=connection, wanted=wanted)
     qbittorrent.categories(name="qBittorrent categories", qbt=connection,
                            wanted={name: f"/data/downloads/complete/{name}" for name in layout.CATEGORIES})
+
+
+def _servarr(run: Run, s: Settings, name: str, wiring: arr.Wiring) -> arr.Connection:
+    svc = SERVICES[name]
+    app = arr.Connection(svc.title, _url(s, name), run.secrets[f"{name}_api_key"], wiring.api, s.apps_ready_timeout_s)
+    servarr.root_folders(name=f"{svc.title} root folder", app=app, paths=[f"/data/media/{wiring.library}"],
+                         library=wiring.library_defaults)
+    servarr.settings(name=f"{svc.title} imports by hard link", app=app, section="mediamanagement",
+                     wanted={"copyUsingHardlinks": True})
+    if s.enabled("qbittorrent"):
+        qbittorrent_svc = SERVICES["qbittorrent"]
+        servarr.download_client(
+            name=f"{svc.title} download client", app=app, label="qBittorrent",
+            fields={"host": qbittorrent_svc.internal_host, "port": qbittorrent_svc.inner_port, "useSsl": False,
+                    "urlBase": "", "username": s.apps_admin_user, "password": run.secrets["qbittorrent_password"],
+                    wiring.category_field: wiring.category},
+            top={"priority": 1, "removeCompletedDownloads": True, "removeFailedDownloads": True})
+    return app
+
+
+def _prowlarr(run: Run, s: Settings, apps: dict[str, arr.Connection]) -> None:
+    prowlarr = SERVICES["prowlarr"]
+    connection = arr.Connection(prowlarr.title, _url(s, "prowlarr"), run.secrets["prowlarr_api_key"], "v1",
+                                s.apps_ready_timeout_s)
+    for name in apps:
+        svc = SERVICES[name]
+        servarr.application(name=f"Prowlarr application {svc.title}", app=connection,
+                            implementation=arr.WIRED[name].prowlarr_type, label=svc.title,
+                            fields={"prowlarrUrl": prowlarr.internal_url, "baseUrl": svc.internal_url,
+                                    "apiKey": run.secrets[f"{name}_api_key"]},
+                            top={"syncLevel": "fullSync"})

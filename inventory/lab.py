@@ -36,19 +36,26 @@ proxmox = [
 ]
 
 
+# Apps played by the lab's spec-validating fakes (lab/fakes), on their own ports.
+_FAKED = ("sonarr", "radarr", "lidarr", "readarr", "prowlarr")
+
+
 def _stack() -> dict:
     """The lab's images, from its own registry, in place of the catalog's (which cannot be pulled here):
-    real qBittorrent and Redis, and for the rest a stand-in that answers on the service's own port
-    (the VPN stand-in holds the shared network namespace and a tun device)."""
+    real qBittorrent and Redis, fakes of the apps that have an API spec, and for the rest a stand-in that
+    answers on the service's own port (the VPN stand-in holds the shared network namespace and a tun device)."""
     images = _lab.LAB_IMAGES
     real = {"qbittorrent": images["qbittorrent"], "tubearchivist_redis": images["redis"]}
+    real |= {name: images["appfake"] for name in _FAKED}
     ports = {name: svc.inner_port for name, svc in _SERVICES.items()} | {"tubearchivist_es": 9200}
+    environment = {name: {"STANDIN_PORTS": str(port)} for name, port in ports.items()
+                   if name not in real and port and name != "gluetun"}
+    environment |= {name: {"FAKE_APP": name, "FAKE_PORT": str(ports[name])} for name in _FAKED}
     return {
         "docker_source": "debian",  # download.docker.com is unreachable from the lab
         "docker_insecure_registries": [_lab.REGISTRY],
         "image_overrides": {name: real.get(name, images["standin"]) for name in _SERVICES},
-        "service_environment": {name: {"STANDIN_PORTS": str(port)} for name, port in ports.items()
-                                if name not in real and port and name != "gluetun"},
+        "service_environment": environment,
     }
 
 

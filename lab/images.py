@@ -6,8 +6,11 @@ the lab's registry (registry.py):
 - mediabox-lab/qbittorrent: Debian's qbittorrent-nox behind linuxserver/qbittorrent's interface (PUID, PGID, TZ,
   UMASK, WEBUI_PORT; /config/qBittorrent/qBittorrent.conf), started by imagefiles/qbittorrent-entrypoint;
 - mediabox-lab/redis: Debian's redis-server, data in /data;
+- mediabox-lab/appfake: the apps' stateful, spec-validating fakes (lab/fakes, run as `python3 -m fakes` with
+  FAKE_APP and FAKE_PORT), with the published specs they check against and openapi-core with its dependencies,
+  copied from this machine's virtualenv (the same Python 3.11 as Debian 12's);
 - mediabox-lab/standin: imagefiles/standin.py, a tiny HTTP server answering on the apps' ports (or, with
-  VPN_SERVICE_PROVIDER set, a gluetun stand-in with a tun0), for every app image the lab cannot have.
+  VPN_SERVICE_PROVIDER set, a gluetun stand-in with a tun0), for every app image the lab has no fake of.
 
 An image is built by streaming `mmdebstrap --variant=minbase` (tar on stdout, through the apt proxy) into a layer:
 leading "./" dropped, /dev left empty, the build machine's hostname, resolv.conf and apt proxy setting left out,
@@ -16,7 +19,8 @@ written here as JSON. Its tag is a hash of everything that goes into it (RECIPE_
 so a changed recipe is a new tag. The build (layer.tar.gz, layer.json, config.json, manifest.json) is cached in
 IMAGE_CACHE_DIR/<name>-<tag>/; a new tag whose layer would be the same (only the config changed) reuses the layer.
 
-Standard library only (tarfile, gzip, hashlib, json); imports mediabox.catalog for the standin's ports.
+Standard library only (tarfile, gzip, hashlib, json); imports mediabox.catalog for the standin's ports, and
+importlib.metadata and packaging for the fakes' dependencies.
 """
 
 import functools
@@ -79,6 +83,58 @@ def standin_ports():
     return sorted((ports - {None}) | set(STANDIN_EXTRA_PORTS))
 
 
+APPFAKE_DIR = "/opt/appfake"
+APPFAKE_REQUIREMENT = "openapi-core"
+
+
+def _python_closure(requirement):
+    """The installed distributions `requirement` needs (itself included), by walking their metadata."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+    found, todo = {}, [requirement]
+    while todo:
+        dist = metadata.distribution(todo.pop())
+        key = dist.metadata["Name"].lower()
+        if key in found:
+            continue
+        found[key] = dist
+        for line in dist.requires or []:
+            req = Requirement(line)
+            if not req.marker or req.marker.evaluate({"extra": ""}):
+                todo.append(req.name)
+    return [found[key] for key in sorted(found)]
+
+
+def appfake_files():
+    """(image path, host path, mode) of the fakes, their specs and their Python dependencies."""
+    from lab.fakes.openapi import specs_dir
+    from lab.fakes.servarr import PROFILES
+    fakes_dir = os.path.join(os.path.dirname(FILES_DIR), "fakes")
+    files = [(f"{APPFAKE_DIR}/fakes/{name}", os.path.join(fakes_dir, name), 0o644)
+             for name in sorted(os.listdir(fakes_dir)) if name.endswith(".py")]
+    files += [(f"{APPFAKE_DIR}/specs/{spec}", str(specs_dir() / spec), 0o644)
+              for spec in sorted({profile.spec for profile in PROFILES.values()})]
+    for dist in _python_closure(APPFAKE_REQUIREMENT):
+        for entry in dist.files or []:
+            relative = str(entry)
+            if relative.startswith("..") or "__pycache__" in relative:
+                continue
+            files.append((f"{APPFAKE_DIR}/lib/{relative}", str(dist.locate_file(entry)), 0o644))
+    return files
+
+
+def _parents(paths, below):
+    """Every folder between `below` (included) and the paths, parents first."""
+    folders = set()
+    for path in paths:
+        folder = os.path.dirname(path)
+        while len(folder) >= len(below):
+            folders.add(folder)
+            folder = os.path.dirname(folder)
+    return [(folder, 0o755) for folder in sorted(folders)]
+
+
 def architecture():
     """The build machine's architecture, as Docker names it (the images hold its Debian packages)."""
     machine = platform.machine()
@@ -116,6 +172,19 @@ def recipes():
                 "ExposedPorts": {"6379/tcp": {}},
                 "Healthcheck": healthcheck(["CMD-SHELL", "redis-cli ping | grep PONG"]),
                 "WorkingDir": "/data",
+            }),
+        "appfake": dict(
+            packages=["python3", "curl"],
+            files=(fake_files := appfake_files()),
+            dirs=_parents([path for path, _, _ in fake_files], APPFAKE_DIR),
+            description="mediabox lab fakes of the apps the lab cannot run (FAKE_APP: sonarr, radarr, lidarr, "
+                        "readarr, prowlarr), validated against the apps' published OpenAPI specs",
+            config={
+                "Env": [PATH, "LANG=C.UTF-8", "PYTHONDONTWRITEBYTECODE=1",
+                        f"PYTHONPATH={APPFAKE_DIR}/lib:{APPFAKE_DIR}", f"MEDIABOX_SPECS={APPFAKE_DIR}/specs"],
+                "Entrypoint": ["python3", "-m", "fakes"],
+                "Healthcheck": healthcheck(["CMD-SHELL", "curl -fsS -o /dev/null http://localhost:${FAKE_PORT}/ping"]),
+                "WorkingDir": "/",
             }),
         "standin": dict(
             packages=["python3-minimal", "curl", "wget", "iproute2"],

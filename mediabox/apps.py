@@ -1,9 +1,44 @@
-"""What the wiring shares across apps."""
+"""What the wiring shares across apps: its error, and operations planned before the apps run.
+
+Without -y, pyinfra runs every operation body once at prepare, before anything is changed, and again at
+execute. On a fresh box the apps are not up at prepare (the stack stage starts them later in the same run),
+so a connection refuses to wait then: it raises NotUpYet at once, and `deferred_while_down` turns that into
+one "will change" command. At execute the body runs again and reads, diffs and writes for real.
+"""
 
 from __future__ import annotations
 
-from pyinfra.api import OperationError
+import functools
+
+from pyinfra import context
+from pyinfra.api import FunctionCommand, OperationError
 
 
 class AppError(OperationError):
     """An app the wiring talks to failed: the message names the app and what to do."""
+
+
+class NotUpYet(Exception):
+    """The app does not answer while pyinfra prepares: it is wired at execute, after the stack is up."""
+
+
+def preparing() -> bool:
+    """True while pyinfra detects changes (operation bodies run before anything is executed)."""
+    state = context.ctx_state.get()
+    return state is not None and not state.is_executing
+
+
+def deferred_while_down(body):
+    """For an operation body that talks to an app: an app down at prepare means "will change"."""
+    @functools.wraps(body)
+    def wrapper(*args, **kwargs):
+        try:
+            yield from body(*args, **kwargs)
+        except NotUpYet as down:
+            yield FunctionCommand(_planned, (str(down),), {})
+    return wrapper
+
+
+def _planned(reason: str) -> None:
+    raise AppError(f"{reason}: it was down while pyinfra prepared, and the operation should have read it again "
+                   "at execute")

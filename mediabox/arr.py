@@ -1,16 +1,44 @@
 """A Servarr app's API (Sonarr, Radarr, Lidarr, Readarr, Whisparr, Prowlarr): one session per app per run,
-the API key in a header (never in a URL or a message), a bounded wait for the app to answer, and errors
-that name the app, the call and what to do."""
+the API key in a header (never in a URL or a message), bounded waits for the app to answer and to stop
+failing, and errors that name the app, the call and what to do."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import requests
 
-from mediabox.apps import AppError
+from mediabox.apps import AppError, NotUpYet, preparing
 
 MASK = "********"  # what the apps send back instead of a stored password or key
+SERVER_ERROR_WAIT_S = 30  # how long an app answering 5xx gets to recover (it may still be migrating its database)
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """How one Servarr app is wired: its API version, the qBittorrent category it files downloads under (and the
+    client field that holds it), its library folder under /data/media, its application type in Prowlarr, and
+    for Lidarr and Readarr the defaults their root folders carry (profiles by name)."""
+
+    api: str
+    category_field: str
+    category: str
+    library: str
+    prowlarr_type: str
+    library_defaults: dict | None = None
+    key_from_env: bool = True  # reads <APP>__AUTH__APIKEY; else its config.xml is seeded before its first start
+
+
+WIRED = {
+    "sonarr": Wiring("v3", "tvCategory", "tv", "tv", "Sonarr"),
+    "radarr": Wiring("v3", "movieCategory", "movies", "movies", "Radarr"),
+    "lidarr": Wiring("v1", "musicCategory", "music", "music", "Lidarr",
+                     {"quality_profile": "Any", "metadata_profile": "Standard", "monitor": "all", "new_items": "all"}),
+    "readarr": Wiring("v1", "musicCategory", "books", "books", "Readarr",
+                      {"quality_profile": "eBook", "metadata_profile": "Standard", "monitor": "all",
+                       "new_items": "all"}, key_from_env=False),
+}
 
 
 class Connection:
@@ -24,6 +52,10 @@ class Connection:
     def __repr__(self) -> str:
         return f"arr.Connection({self.title} at {self.url})"
 
+    @property
+    def container(self) -> str:
+        return self.title.lower()
+
     def get(self, path: str, **params):
         return self._request("GET", path, params=params)
 
@@ -33,13 +65,30 @@ class Connection:
     def put(self, path: str, body: dict, **params):
         return self._request("PUT", path, json=body, params=params)
 
-    def _request(self, method: str, path: str, **kwargs):
+    def passes_test(self, resource: str, body: dict) -> bool:
+        """The app's own test of a stored provider (a download client, an application): it fills in the
+        masked secrets itself, so this checks them without sending or reading them."""
+        return self._request("POST", f"/{resource}/test", json=body, refused_ok=True) is not False
+
+    def _request(self, method: str, path: str, refused_ok: bool = False, **kwargs):
         self._wait_ready()
-        response = self._session.request(method, f"{self.url}{self.base}{path}", timeout=30, **kwargs)
+        deadline = time.monotonic() + min(SERVER_ERROR_WAIT_S, self.ready_timeout_s)
+        while True:
+            response = self._session.request(method, f"{self.url}{self.base}{path}", timeout=30, **kwargs)
+            if response.status_code < 500 or time.monotonic() >= deadline:
+                break
+            time.sleep(3)
         if response.status_code == 401:
             raise AppError(f"{self.title} at {self.url} refuses the API key in the secrets file. The stack seeds "
-                           "it through the app's environment; if the app was set up before, put its key (Settings > "
-                           "General) in the secrets file, or remove ApiKey from its config.xml and restart it.")
+                           "it through the app's environment or config.xml; if the app was set up before, put its "
+                           "key (Settings > General) in the secrets file, or remove ApiKey from its config.xml and "
+                           "restart it.")
+        if response.status_code == 400 and refused_ok:
+            return False
+        if response.status_code >= 500:
+            raise AppError(f"{self.title} at {self.url}: {method} {self.base}{path} still failed with "
+                           f"{response.status_code} after {min(SERVER_ERROR_WAIT_S, self.ready_timeout_s)} s: "
+                           f"{response.text[:300]}. See `docker logs {self.container}` in the guest.")
         if response.status_code >= 400:
             raise AppError(f"{self.title} at {self.url}: {method} {self.base}{path} failed with "
                            f"{response.status_code}: {response.text[:500]}")
@@ -48,7 +97,7 @@ class Connection:
     def _wait_ready(self) -> None:
         if self._ready:
             return
-        deadline = time.monotonic() + self.ready_timeout_s
+        deadline = time.monotonic() + (5 if preparing() else self.ready_timeout_s)
         while True:
             try:
                 if self._session.get(f"{self.url}/ping", timeout=5).status_code == 200:
@@ -57,6 +106,8 @@ class Connection:
             except requests.RequestException:
                 pass
             if time.monotonic() >= deadline:
+                if preparing():
+                    raise NotUpYet(f"{self.title} at {self.url}")
                 raise AppError(f"{self.title} at {self.url} did not answer within {self.ready_timeout_s} s. Check "
-                               f"`docker compose ps` and `docker logs {self.title.lower()}` in the guest.")
+                               f"`docker compose ps` and `docker logs {self.container}` in the guest.")
             time.sleep(2)

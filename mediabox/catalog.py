@@ -56,6 +56,15 @@ class Service:
         """Its name on the stack's network and in compose (service names may not hold '_' in URLs)."""
         return self.name.replace("_", "-")
 
+    @property
+    def internal_host(self) -> str:
+        """Its name for the other containers on the stack's network (a VPN service shares gluetun's)."""
+        return "gluetun" if self.vpn else self.host_name
+
+    @property
+    def internal_url(self) -> str:
+        return f"http://{self.internal_host}:{self.inner_port}"
+
 
 BOTH = PROFILES
 BIG = ("16gb",)
@@ -102,6 +111,7 @@ SERVICES: dict[str, Service] = {
         arr("radarr", "Radarr", "lscr.io/linuxserver/radarr:5.27.5", 11, 7878, profiles=BOTH),
         arr("lidarr", "Lidarr", "lscr.io/linuxserver/lidarr:2.13.3", 12, 8686, profiles=BOTH),
         arr("readarr", "Readarr", "lscr.io/linuxserver/readarr:0.4.18-develop", 13, 8787, group="Books",
+            secret_env={},  # it reads no key from its environment: the stack stage seeds its config.xml
             deprecated="retired upstream in June 2025 (archived, metadata server offline); "
             "use Audiobookshelf for audiobooks"),
         Service("mylar3", "Mylar3", "lscr.io/linuxserver/mylar3:0.8.3", 14, 256, 128, port=8090, profiles=BOTH,

@@ -11,7 +11,7 @@ import time
 
 import qbittorrentapi
 
-from mediabox.apps import AppError
+from mediabox.apps import AppError, NotUpYet, preparing
 
 # src/base/utils/password.cpp: PBKDF2-HMAC-SHA512, 100000 rounds, 16-byte salt, 64-byte key.
 ROUNDS, SALT_BYTES, KEY_BYTES = 100_000, 16, 64
@@ -61,6 +61,8 @@ class Connection:
                                "for an hour after five failed logins). Wait for the ban to end, or restart the "
                                "qbittorrent container, then run the deploy again.") from None
             except qbittorrentapi.APIConnectionError as error:
+                if preparing():
+                    raise NotUpYet(f"qBittorrent at {self.url}") from None
                 if time.monotonic() >= deadline:
                     raise AppError(f"qBittorrent at {self.url} did not answer within {self.ready_timeout_s} s "
                                    f"({error}). Check `docker compose ps` and `docker logs qbittorrent` in the guest; "

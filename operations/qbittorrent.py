@@ -11,7 +11,7 @@ from pyinfra import host
 from pyinfra.api import FileUploadCommand, FunctionCommand, OperationValueError, StringCommand, operation
 from pyinfra.facts.files import File
 
-from mediabox.apps import AppError
+from mediabox.apps import AppError, deferred_while_down
 from mediabox.qbt import Connection
 
 
@@ -56,6 +56,7 @@ def seed_config(path: str, username: str, password_pbkdf2: str, webui_port: int,
 
 
 @operation()
+@deferred_while_down
 def preferences(qbt: Connection, wanted: dict):
     """
     Ensure qBittorrent's preferences have these values: only the keys that differ are sent. A
@@ -98,6 +99,7 @@ def _set_preferences(qbt: Connection, update: dict) -> None:
 
 
 @operation()
+@deferred_while_down
 def categories(qbt: Connection, wanted: dict[str, str]):
     """
     Ensure download categories exist with these save paths: missing ones are created, a different path

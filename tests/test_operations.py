@@ -88,15 +88,20 @@ class RecordedQbt:
 
 
 class RecordedArr:
-    """A mediabox.arr.Connection answering GETs from responses recorded from the Servarr fake (keyed by path)."""
+    """A mediabox.arr.Connection answering GETs from responses recorded from the Servarr fake (keyed by path),
+    and the app's test of a stored provider from {"tests": {"downloadclient": true}}."""
 
-    title, url = "Sonarr", "http://10.213.0.10:8989"
+    url = "http://10.213.0.10:8989"
 
     def __init__(self, responses: dict):
         self._responses = responses
+        self.title = responses.get("title", "Sonarr")
 
     def get(self, path: str, **params):
         return self._responses[path]
+
+    def passes_test(self, resource: str, body: dict) -> bool:
+        return self._responses["tests"][resource]
 
     def _write(self, *args, **kwargs):
         raise AssertionError("write in an operation body")
