@@ -97,7 +97,7 @@ class Connection:
     def _wait_ready(self) -> None:
         if self._ready:
             return
-        deadline = time.monotonic() + (5 if preparing() else self.ready_timeout_s)
+        deadline = time.monotonic() + self.ready_timeout_s
         while True:
             try:
                 if self._session.get(f"{self.url}/ping", timeout=5).status_code == 200:
@@ -105,9 +105,9 @@ class Connection:
                     return
             except requests.RequestException:
                 pass
+            if preparing():  # one look: the stack may start later in this run
+                raise NotUpYet(f"{self.title} at {self.url}")
             if time.monotonic() >= deadline:
-                if preparing():
-                    raise NotUpYet(f"{self.title} at {self.url}")
                 raise AppError(f"{self.title} at {self.url} did not answer within {self.ready_timeout_s} s. Check "
                                f"`docker compose ps` and `docker logs {self.container}` in the guest.")
             time.sleep(2)
