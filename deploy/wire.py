@@ -1,20 +1,27 @@
 """The wire stage: the apps configured and connected over their APIs, from this machine, each read, diffed
 and written only where it differs: qBittorrent first (its categories must exist before a Servarr app tests
 its client), then each Servarr app (root folder, hard links, qBittorrent client), then Prowlarr's
-applications (it tests each app, so they come after). Issue #6 goes on with Jellyfin, Seerr,
-Audiobookshelf, autobrr, Mylar3 and Homepage."""
+applications (it tests each app, so they come after), then Jellyfin (wizard, libraries, transcoding).
+Issue #6 goes on with Seerr, Audiobookshelf, autobrr, Mylar3 and Homepage."""
 
 from __future__ import annotations
 
 from pyinfra import host
 
 from deploy import not_built
-from mediabox import arr, layout, qbt
+from mediabox import arr, jellyfin, layout, qbt
 from mediabox.catalog import SERVICES
 from mediabox.run import Run
 from mediabox.settings import Settings
 from operations import arr as servarr
+from operations import jellyfin as jellyfin_ops
 from operations import qbittorrent
+
+# Jellyfin's libraries: name -> (collection type, folder in its container).
+JELLYFIN_LIBRARIES = {"Movies": ("movies", "/data/media/movies"), "Shows": ("tvshows", "/data/media/tv"),
+                      "Music": ("music", "/data/media/music"), "Books": ("books", "/data/media/books")}
+# What the N3450's Quick Sync (Apollo Lake, Gen9) decodes in hardware; VAAPI gets the same list.
+HARDWARE_DECODING = ["h264", "hevc", "mpeg2video", "vc1", "vp8"]
 
 
 def apply(run: Run, s: Settings) -> None:
@@ -25,7 +32,9 @@ def apply(run: Run, s: Settings) -> None:
     apps = {name: _servarr(run, s, name, wiring) for name, wiring in arr.WIRED.items() if s.enabled(name)}
     if s.enabled("prowlarr"):
         _prowlarr(run, s, apps)
-    not_built("wire", issue=6, part="Jellyfin, Seerr, Audiobookshelf, autobrr, Mylar3 and Homepage:")
+    if s.enabled("jellyfin"):
+        _jellyfin(run, s)
+    not_built("wire", issue=6, part="Seerr, Audiobookshelf, autobrr, Mylar3 and Homepage:")
 
 
 def _url(s: Settings, name: str) -> str:
@@ -79,3 +88,15 @@ def _prowlarr(run: Run, s: Settings, apps: dict[str, arr.Connection]) -> None:
                             fields={"prowlarrUrl": prowlarr.internal_url, "baseUrl": svc.internal_url,
                                     "apiKey": run.secrets[f"{name}_api_key"]},
                             top={"syncLevel": "fullSync"})
+
+
+def _jellyfin(run: Run, s: Settings) -> None:
+    connection = jellyfin.Connection(_url(s, "jellyfin"), s.apps_admin_user, run.secrets["jellyfin_password"],
+                                     s.apps_ready_timeout_s)
+    jellyfin_ops.startup_wizard(name="Jellyfin startup wizard", jellyfin=connection)
+    jellyfin_ops.libraries(name="Jellyfin libraries", jellyfin=connection, wanted=JELLYFIN_LIBRARIES)
+    wanted = {"HardwareAccelerationType": s.jellyfin_hwaccel}
+    if s.jellyfin_hwaccel != "none":
+        wanted |= {"VaapiDevice": "/dev/dri/renderD128", "EnableHardwareEncoding": True,
+                   "HardwareDecodingCodecs": HARDWARE_DECODING, "EnableDecodingColorDepth10Hevc": True}
+    jellyfin_ops.encoding(name=f"Jellyfin transcoding ({s.jellyfin_hwaccel})", jellyfin=connection, wanted=wanted)

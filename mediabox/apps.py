@@ -9,7 +9,9 @@ one "will change" command. At execute the body runs again and reads, diffs and w
 from __future__ import annotations
 
 import functools
+import time
 
+import requests
 from pyinfra import context
 from pyinfra.api import FunctionCommand, OperationError
 
@@ -42,3 +44,27 @@ def deferred_while_down(body):
 def _planned(reason: str) -> None:
     raise AppError(f"{reason}: it was down while pyinfra prepared, and the operation should have read it again "
                    "at execute")
+
+
+def wait_ready(session, probe_url: str, title: str, url: str, timeout_s: int, container: str) -> None:
+    """Wait until probe_url answers 200: a bounded wait at execute, one look while preparing."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if session.get(probe_url, timeout=5).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        if preparing():  # the stack may start later in this run
+            raise NotUpYet(f"{title} at {url}")
+        if time.monotonic() >= deadline:
+            raise AppError(f"{title} at {url} did not answer within {timeout_s} s. Check `docker compose ps` and "
+                           f"`docker logs {container}` in the guest.")
+        time.sleep(2)
+
+
+class Sealed(dict):
+    """A request body that holds a secret: pyinfra shows a FunctionCommand's arguments in debug output."""
+
+    def __repr__(self) -> str:
+        return f"<request body with secrets ({len(self)} keys)>"

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import requests
 
-from mediabox.apps import AppError, NotUpYet, preparing
+from mediabox.apps import AppError, wait_ready
 
 MASK = "********"  # what the apps send back instead of a stored password or key
 SERVER_ERROR_WAIT_S = 30  # how long an app answering 5xx gets to recover (it may still be migrating its database)
@@ -95,19 +95,6 @@ class Connection:
         return response.json() if response.content else None
 
     def _wait_ready(self) -> None:
-        if self._ready:
-            return
-        deadline = time.monotonic() + self.ready_timeout_s
-        while True:
-            try:
-                if self._session.get(f"{self.url}/ping", timeout=5).status_code == 200:
-                    self._ready = True
-                    return
-            except requests.RequestException:
-                pass
-            if preparing():  # one look: the stack may start later in this run
-                raise NotUpYet(f"{self.title} at {self.url}")
-            if time.monotonic() >= deadline:
-                raise AppError(f"{self.title} at {self.url} did not answer within {self.ready_timeout_s} s. Check "
-                               f"`docker compose ps` and `docker logs {self.container}` in the guest.")
-            time.sleep(2)
+        if not self._ready:
+            wait_ready(self._session, f"{self.url}/ping", self.title, self.url, self.ready_timeout_s, self.container)
+            self._ready = True

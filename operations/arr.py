@@ -13,7 +13,7 @@ from pyinfra import host
 from pyinfra.api import FileUploadCommand, FunctionCommand, OperationValueError, StringCommand, operation
 from pyinfra.facts.files import File
 
-from mediabox.apps import AppError, deferred_while_down
+from mediabox.apps import AppError, Sealed, deferred_while_down
 from mediabox.arr import MASK, Connection
 
 
@@ -210,8 +210,8 @@ def _provider(app: Connection, resource: str, implementation: str, name: str, fi
 _KINDS = {"downloadclient": "download client", "applications": "application"}
 
 
-def _filled(resource: dict, name: str, fields: dict, top: dict) -> dict:
-    body = {**{k: v for k, v in resource.items() if k not in ("presets", "message")}, **top, "name": name}
+def _filled(resource: dict, name: str, fields: dict, top: dict) -> Sealed:
+    body = Sealed({**{k: v for k, v in resource.items() if k not in ("presets", "message")}, **top, "name": name})
     body["fields"] = [{**field, "value": fields[field["name"]]} if field["name"] in fields else field
                       for field in resource["fields"]]
     return body

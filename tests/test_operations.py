@@ -109,6 +109,27 @@ class RecordedArr:
     post = put = _write
 
 
+class RecordedJellyfin:
+    """A mediabox.jellyfin.Connection answering reads from responses recorded from the Jellyfin fake
+    ({"public_info": {...}, "/Library/VirtualFolders": [...]})."""
+
+    url = "http://10.213.0.10:8096"
+
+    def __init__(self, responses: dict):
+        self._responses = responses
+
+    def public_info(self) -> dict:
+        return self._responses["public_info"]
+
+    def get(self, path: str, **params):
+        return self._responses[path]
+
+    def _write(self, *args, **kwargs):
+        raise AssertionError("write in an operation body")
+
+    post = delete = startup = _write
+
+
 def empty_state() -> State:
     """A State with a config and no hosts (State() alone skips init for an empty inventory)."""
     state = State()
@@ -155,6 +176,8 @@ def test_operation(case):
         spec.setdefault("kwargs", {})["api"] = RecordedApi(spec.get("api", {}))
     if "app" in inspect.signature(operation._inner).parameters:
         spec.setdefault("kwargs", {})["app"] = RecordedArr(spec.get("app", {}))
+    if "jellyfin" in inspect.signature(operation._inner).parameters:
+        spec.setdefault("kwargs", {})["jellyfin"] = RecordedJellyfin(spec.get("jellyfin", {}))
     if "qbt" in inspect.signature(operation._inner).parameters:
         spec.setdefault("kwargs", {})["qbt"] = RecordedQbt(spec.get("qbt", {}))
     with ctx_state.use(empty_state()), ctx_host.use(fake):

@@ -5,18 +5,22 @@ import os
 import signal
 import sys
 
+from .jellyfin import JellyfinFake
 from .servarr import PROFILES, ServarrFake
+
+APPS = (*PROFILES, "jellyfin")
 
 
 def main() -> int:
     app, port = os.environ.get("FAKE_APP", ""), os.environ.get("FAKE_PORT", "")
-    if app not in PROFILES or not port.isdigit():
-        print(f"fakes: set FAKE_APP (one of {', '.join(PROFILES)}) and FAKE_PORT", file=sys.stderr)
+    if app not in APPS or not port.isdigit():
+        print(f"fakes: set FAKE_APP (one of {', '.join(APPS)}) and FAKE_PORT", file=sys.stderr)
         return 2
     # PID 1 gets no default signal actions: without these `docker stop` waits its full timeout.
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: os._exit(0))
-    fake = ServarrFake(app, config_dir=os.environ.get("FAKE_CONFIG_DIR", "/config"))
+    config_dir = os.environ.get("FAKE_CONFIG_DIR", "/config")
+    fake = JellyfinFake(config_dir) if app == "jellyfin" else ServarrFake(app, config_dir=config_dir)
     print(f"fakes: {fake.name} on port {port}", file=sys.stderr, flush=True)
     fake.serve_forever(int(port))
     return 0
