@@ -23,6 +23,7 @@ import stat
 import uuid
 
 from mediabox import layout
+from mediabox.catalog import SERVICES
 
 from . import aptproxy, rootfs, topology
 from .shell import LabError, run, say, wait_until, write_file
@@ -192,12 +193,12 @@ def autodev_hook_text(loops):
 
 
 def ensure_guest_storage():
-    """The appdata and data trees the guests bind, owned as the host stage owns the pool's (uid and gid
-    1000 inside the guests, mode 2775); returns the paths made."""
+    """The appdata and data trees the guests bind, with a folder per service of the catalog, owned as the host
+    stage owns the pool's (uid and gid 1000 inside the guests, mode 2775); returns the paths made."""
     uid = gid = topology.IDMAP_BASE + 1000
     root = topology.GUEST_STORAGE_DIR
     made = []
-    for path in [root, *layout.appdata_dirs(root, []), *layout.data_dirs(root)]:
+    for path in [root, *layout.appdata_dirs(root, list(SERVICES)), *layout.data_dirs(root)]:
         if not os.path.isdir(path):
             os.makedirs(path)
             made.append(path)

@@ -74,7 +74,11 @@ class Connection:
         self._wait_ready()
         deadline = time.monotonic() + min(SERVER_ERROR_WAIT_S, self.ready_timeout_s)
         while True:
-            response = self._session.request(method, f"{self.url}{self.base}{path}", timeout=30, **kwargs)
+            try:
+                response = self._session.request(method, f"{self.url}{self.base}{path}", timeout=30, **kwargs)
+            except requests.RequestException as error:
+                raise AppError(f"{self.title} at {self.url}: {method} {self.base}{path} got no answer ({error}). "
+                               f"See `docker logs {self.container}` in the guest.") from None
             if response.status_code < 500 or time.monotonic() >= deadline:
                 break
             time.sleep(3)

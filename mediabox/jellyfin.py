@@ -58,8 +58,12 @@ class Connection:
                 raise NotUpYet(f"Jellyfin at {self.url} (its startup wizard is not done yet)")
             raise AppError(f"Jellyfin at {self.url} has not completed its startup wizard; the wire stage runs it "
                            "first: see that operation's output.")
-        response = self._session.post(f"{self.url}/Users/AuthenticateByName", timeout=30,
-                                      json={"Username": self.username, "Pw": self._password})
+        try:
+            response = self._session.post(f"{self.url}/Users/AuthenticateByName", timeout=30,
+                                          json={"Username": self.username, "Pw": self._password})
+        except requests.RequestException as error:
+            raise AppError(f"Jellyfin at {self.url}: login got no answer ({error}). See `docker logs jellyfin` in "
+                           "the guest.") from None
         if response.status_code == 401:
             raise AppError(f"Jellyfin at {self.url} refuses user {self.username} with the password in the secrets "
                            "file (jellyfin_password). The wizard set it only on a fresh server; set the same "
@@ -69,7 +73,11 @@ class Connection:
         self._logged_in = True
 
     def _request(self, method: str, path: str, **kwargs):
-        response = self._session.request(method, f"{self.url}{path}", timeout=30, **kwargs)
+        try:
+            response = self._session.request(method, f"{self.url}{path}", timeout=30, **kwargs)
+        except requests.RequestException as error:
+            raise AppError(f"Jellyfin at {self.url}: {method} {path} got no answer ({error}). See `docker logs "
+                           "jellyfin` in the guest.") from None
         self._check(response, method, path)
         return response.json() if response.content and "json" in response.headers.get("Content-Type", "") else None
 

@@ -10,6 +10,7 @@ import requests
 import yaml
 
 import lab.topology as topology
+from mediabox.jellyfin import Connection as JellyfinConnection
 from mediabox.qbt import Connection
 from tests.conftest import write_secrets
 from tests.lab.conftest import deploy, ssh
@@ -83,13 +84,14 @@ def test_wrong_password_stops_with_the_fix_and_no_retry(wired, secrets, tmp_path
 # Prowlarr tests each application by calling the app over the stack's Docker network.
 
 ARR_PORTS = {"sonarr": 8989, "radarr": 7878, "lidarr": 8686, "prowlarr": 9696}
+FAKED_PORTS = {**ARR_PORTS, "jellyfin": 8096}
 API = {"sonarr": "v3", "radarr": "v3", "lidarr": "v1", "prowlarr": "v1"}
 LIBRARIES = {"sonarr": ("tv", "tvCategory", "tv"), "radarr": ("movies", "movieCategory", "movies"),
              "lidarr": ("music", "musicCategory", "music")}
 
 
 def fake(app: str) -> dict:
-    return requests.get(f"http://{topology.DOCKER_GUEST['ip']}:{ARR_PORTS[app]}/__fake/state", timeout=10).json()
+    return requests.get(f"http://{topology.DOCKER_GUEST['ip']}:{FAKED_PORTS[app]}/__fake/state", timeout=10).json()
 
 
 def arr_api(app: str, secrets: dict, method: str, path: str, **kwargs):
@@ -100,7 +102,7 @@ def arr_api(app: str, secrets: dict, method: str, path: str, **kwargs):
 
 
 def writes() -> dict[str, int]:
-    return {app: len(fake(app)["writes"]) for app in ARR_PORTS}
+    return {app: len(fake(app)["writes"]) for app in FAKED_PORTS}
 
 
 def test_servarr_apps_are_linked_to_qbittorrent_and_prowlarr(wired, secrets):
@@ -140,6 +142,8 @@ def test_servarr_drift_is_healed_in_one_run(wired, secrets):
     arr_api("radarr", secrets, "DELETE", f"/rootfolder/{folder['id']}")
     lidarr_app = next(a for a in arr_api("prowlarr", secrets, "GET", "/applications") if a["name"] == "Lidarr")
     arr_api("prowlarr", secrets, "DELETE", f"/applications/{lidarr_app['id']}")
+    jellyfin = JellyfinConnection(f"http://{topology.DOCKER_GUEST['ip']}:8096", "admin", secrets["jellyfin_password"])
+    jellyfin.delete("/Library/VirtualFolders", name="Music")
     hardlinks = arr_api("lidarr", secrets, "GET", "/config/mediamanagement")
     arr_api("lidarr", secrets, "PUT", f"/config/mediamanagement/{hardlinks['id']}",
             json={**hardlinks, "copyUsingHardlinks": False})
@@ -147,10 +151,11 @@ def test_servarr_drift_is_healed_in_one_run(wired, secrets):
     healed = deploy(WIRE)
     assert healed.returncode == 0, healed.output[-4000:]
     for operation in ("Sonarr download client", "Radarr root folder", "Prowlarr application Lidarr",
-                      "Lidarr imports by hard link"):
+                      "Lidarr imports by hard link", "Jellyfin libraries"):
         assert healed.changed(operation), (operation, healed.output[-4000:])
-    assert {app: writes()[app] - before[app] for app in ARR_PORTS} == {"sonarr": 1, "radarr": 1, "lidarr": 1,
-                                                                       "prowlarr": 1}
+    assert {app: writes()[app] - before[app] for app in FAKED_PORTS} == {"sonarr": 1, "radarr": 1, "lidarr": 1,
+                                                                         "prowlarr": 1, "jellyfin": 1}
+    assert "Music" in [library["Name"] for library in jellyfin.get("/Library/VirtualFolders")]
     assert deploy(WIRE).changed_nothing
 
 
@@ -213,3 +218,23 @@ def test_an_app_not_up_yet_while_pyinfra_prepares_is_planned_not_awaited(wired):
     assert plan.returncode == 0, plan.output[-4000:]
     assert plan.planned("Sonarr root folder") and plan.planned("Sonarr download client")
     assert not plan.planned("Radarr root folder")
+
+
+def test_jellyfin_wizard_is_done_with_the_admin_password_and_its_libraries_and_transcoding_set(wired, secrets):
+    state = fake("jellyfin")
+    assert state["invalid"] == [], state["invalid"]
+    assert state["state"]["wizard_done"] and state["state"]["users"][0]["Name"] == "admin"
+    jellyfin = JellyfinConnection(f"http://{topology.DOCKER_GUEST['ip']}:8096", "admin", secrets["jellyfin_password"])
+    libraries = {lib["Name"]: (lib["CollectionType"], lib["Locations"])
+                 for lib in jellyfin.get("/Library/VirtualFolders")}
+    assert libraries == {"Movies": ("movies", ["/data/media/movies"]), "Shows": ("tvshows", ["/data/media/tv"]),
+                         "Music": ("music", ["/data/media/music"]), "Books": ("books", ["/data/media/books"])}
+    assert jellyfin.get("/System/Configuration/encoding")["HardwareAccelerationType"] == "none"  # the lab: no /dev/dri
+
+
+def test_a_wrong_jellyfin_password_names_the_user_and_the_fix(wired, secrets, tmp_path):
+    wrong = write_secrets(tmp_path / "secrets.yml", {**secrets, "jellyfin_password": "not-the-password"})
+    result = deploy({**WIRE, "secrets_file": str(wrong)})
+    assert result.returncode != 0
+    assert "Jellyfin at" in result.output and "refuses user admin" in result.output
+    assert "not-the-password" not in result.output
