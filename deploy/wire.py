@@ -1,27 +1,31 @@
 """The wire stage: the apps configured and connected over their APIs, from this machine, each read, diffed
 and written only where it differs: qBittorrent first (its categories must exist before a Servarr app tests
 its client), then each Servarr app (root folder, hard links, qBittorrent client), then Prowlarr's
-applications (it tests each app, so they come after), then Jellyfin (wizard, libraries, transcoding).
-Issue #6 goes on with Seerr, Audiobookshelf, autobrr, Mylar3 and Homepage."""
+applications (it tests each app, so they come after), then Jellyfin (wizard, libraries, transcoding), then
+Seerr (linked to Jellyfin, which makes its admin; its libraries; Sonarr and Radarr). Issue #6 goes on with
+Audiobookshelf, autobrr, Mylar3 and Homepage."""
 
 from __future__ import annotations
 
 from pyinfra import host
 
 from deploy import not_built
-from mediabox import arr, jellyfin, layout, qbt
+from mediabox import arr, jellyfin, layout, qbt, seerr
 from mediabox.catalog import SERVICES
 from mediabox.run import Run
 from mediabox.settings import Settings
 from operations import arr as servarr
 from operations import jellyfin as jellyfin_ops
 from operations import qbittorrent
+from operations import seerr as seerr_ops
 
 # Jellyfin's libraries: name -> (collection type, folder in its container).
 JELLYFIN_LIBRARIES = {"Movies": ("movies", "/data/media/movies"), "Shows": ("tvshows", "/data/media/tv"),
                       "Music": ("music", "/data/media/music"), "Books": ("books", "/data/media/books")}
 # What the N3450's Quick Sync (Apollo Lake, Gen9) decodes in hardware; VAAPI gets the same list.
 HARDWARE_DECODING = ["h264", "hevc", "mpeg2video", "vc1", "vp8"]
+# What Seerr asks Sonarr and Radarr for: a quality profile every fresh install has, and Radarr's release point.
+SEERR_PROFILE, SEERR_MINIMUM_AVAILABILITY = "HD-1080p", "released"
 
 
 def apply(run: Run, s: Settings) -> None:
@@ -33,7 +37,9 @@ def apply(run: Run, s: Settings) -> None:
     if s.enabled("prowlarr"):
         _prowlarr(run, s, apps)
     if s.enabled("jellyfin"):
-        _jellyfin(run, s)
+        jellyfin_connection = _jellyfin(run, s)
+        if s.enabled("seerr"):
+            _seerr(run, s, jellyfin_connection)
     not_built("wire", issue=6, part="Seerr, Audiobookshelf, autobrr, Mylar3 and Homepage:")
 
 
@@ -90,7 +96,7 @@ def _prowlarr(run: Run, s: Settings, apps: dict[str, arr.Connection]) -> None:
                             top={"syncLevel": "fullSync"})
 
 
-def _jellyfin(run: Run, s: Settings) -> None:
+def _jellyfin(run: Run, s: Settings) -> jellyfin.Connection:
     connection = jellyfin.Connection(_url(s, "jellyfin"), s.apps_admin_user, run.secrets["jellyfin_password"],
                                      s.apps_ready_timeout_s)
     jellyfin_ops.startup_wizard(name="Jellyfin startup wizard", jellyfin=connection)
@@ -100,3 +106,24 @@ def _jellyfin(run: Run, s: Settings) -> None:
         wanted |= {"VaapiDevice": "/dev/dri/renderD128", "EnableHardwareEncoding": True,
                    "HardwareDecodingCodecs": HARDWARE_DECODING, "EnableDecodingColorDepth10Hevc": True}
     jellyfin_ops.encoding(name=f"Jellyfin transcoding ({s.jellyfin_hwaccel})", jellyfin=connection, wanted=wanted)
+    return connection
+
+
+def _seerr(run: Run, s: Settings, jellyfin_connection: jellyfin.Connection) -> None:
+    connection = seerr.Connection(_url(s, "seerr"), run.secrets["seerr_api_key"], s.apps_ready_timeout_s)
+    jellyfin_svc = SERVICES["jellyfin"]
+    seerr_ops.media_server(name="Seerr linked to Jellyfin", seerr=connection, jellyfin=jellyfin_connection,
+                           hostname=jellyfin_svc.internal_host, port=jellyfin_svc.inner_port)
+    seerr_ops.libraries(name="Seerr libraries", seerr=connection,
+                        names=[name for name, (kind, _) in JELLYFIN_LIBRARIES.items() if kind in ("movies", "tvshows")])
+    extras = {"sonarr": {"enableSeasonFolders": True}, "radarr": {"minimumAvailability": SEERR_MINIMUM_AVAILABILITY}}
+    for kind, extra in extras.items():
+        if not s.enabled(kind):
+            continue
+        svc = SERVICES[kind]
+        seerr_ops.server(name=f"Seerr sends requests to {svc.title}", seerr=connection, kind=kind,
+                         profile=SEERR_PROFILE,
+                         settings={"name": svc.title, "hostname": svc.internal_host, "port": svc.inner_port,
+                                   "apiKey": run.secrets[f"{kind}_api_key"],
+                                   "activeDirectory": f"/data/media/{arr.WIRED[kind].library}", **extra})
+    seerr_ops.initialized(name="Seerr setup done", seerr=connection)

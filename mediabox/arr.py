@@ -42,6 +42,9 @@ WIRED = {
 
 
 class Connection:
+    probe_path = "/ping"  # answers without a key while the app runs
+    refusals = (401,)  # how the app answers a wrong key
+
     def __init__(self, title: str, url: str, api_key: str, version: str = "v3", ready_timeout_s: int = 120):
         self.title, self.url, self.base, self.ready_timeout_s = title, url.rstrip("/"), f"/api/{version}", \
             ready_timeout_s
@@ -82,7 +85,7 @@ class Connection:
             if response.status_code < 500 or time.monotonic() >= deadline:
                 break
             time.sleep(3)
-        if response.status_code == 401:
+        if response.status_code in self.refusals:
             raise AppError(f"{self.title} at {self.url} refuses the API key in the secrets file. The stack seeds "
                            "it through the app's environment or config.xml; if the app was set up before, put its "
                            "key (Settings > General) in the secrets file, or remove ApiKey from its config.xml and "
@@ -100,5 +103,6 @@ class Connection:
 
     def _wait_ready(self) -> None:
         if not self._ready:
-            wait_ready(self._session, f"{self.url}/ping", self.title, self.url, self.ready_timeout_s, self.container)
+            wait_ready(self._session, f"{self.url}{self.probe_path}", self.title, self.url, self.ready_timeout_s,
+                       self.container)
             self._ready = True

@@ -137,6 +137,7 @@ SERVICES: dict[str, Service] = {
         Service("seerr", "Seerr (Jellyseerr)", "ghcr.io/seerr-team/seerr:v3.0.1", 23, 384, 256, port=5055,
                 profiles=BOTH, secrets=API_KEY, volumes=("{appdata}:/app/config",),
                 environment={"TZ": "{tz}", "LOG_LEVEL": "info", "PORT": "5055"},
+                secret_env={"API_KEY": "seerr_api_key"},
                 healthcheck="wget -qO /dev/null http://localhost:5055/api/v1/status", group="Requests",
                 widget="jellyseerr"),
         Service("tubearchivist", "TubeArchivist", "bbilly1/tubearchivist:v0.5.4", 30, 1024, 512, port=8000,

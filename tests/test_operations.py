@@ -16,6 +16,8 @@ from pyinfra.api.exceptions import OperationError
 from pyinfra.api.state import State
 from pyinfra.context import ctx_host, ctx_state
 
+from mediabox.apps import AppError
+
 FIXTURES = Path(__file__).parent / "operations"
 # Operations that only check (they pass, or stop the run with the fix) and never change anything.
 CHECKS_ONLY = {"docker.runtime_supported"}
@@ -113,7 +115,7 @@ class RecordedJellyfin:
     """A mediabox.jellyfin.Connection answering reads from responses recorded from the Jellyfin fake
     ({"public_info": {...}, "/Library/VirtualFolders": [...]})."""
 
-    url = "http://10.213.0.10:8096"
+    title, url = "Jellyfin", "http://10.213.0.10:8096"
 
     def __init__(self, responses: dict):
         self._responses = responses
@@ -130,6 +132,23 @@ class RecordedJellyfin:
     post = delete = startup = _write
 
 
+class RecordedSeerr(RecordedArr):
+    """A mediabox.seerr.Connection answering reads from responses recorded from the Seerr fake; it behaves as
+    at execute: not linked to Jellyfin is an error, not a planned change."""
+
+    url = "http://10.213.0.10:5055"
+
+    def __init__(self, responses: dict):
+        super().__init__({"title": "Seerr", **responses})
+
+    def public(self) -> dict:
+        return self._responses["/settings/public"]
+
+    def require_linked(self) -> None:
+        if self.public().get("mediaServerType") != 2:
+            raise AppError(f"Seerr at {self.url} is not linked to Jellyfin")
+
+
 def empty_state() -> State:
     """A State with a config and no hosts (State() alone skips init for an empty inventory)."""
     state = State()
@@ -144,8 +163,9 @@ def serialise(command) -> object:
         stdin = command.connector_arguments.get("_stdin")
         # What goes on stdin (passwords) is shown only as a count: fixtures never hold it.
         return [command.get_raw_value(), f"stdin: {len(stdin)} lines"] if stdin else command.get_raw_value()
-    if isinstance(command, FunctionCommand):
-        return [command.function.__name__, *command.args[1:]]
+    if isinstance(command, FunctionCommand):  # the first argument is the app's connection; others are shown
+        return [command.function.__name__, *(a if isinstance(a, (str, int, float, dict, list, tuple, type(None)))
+                                             else f"<{a.title} connection>" for a in command.args[1:])]
     if isinstance(command, FileUploadCommand):
         source = command.src
         content = source.getvalue() if hasattr(source, "getvalue") else Path(source).read_text()
@@ -178,6 +198,8 @@ def test_operation(case):
         spec.setdefault("kwargs", {})["app"] = RecordedArr(spec.get("app", {}))
     if "jellyfin" in inspect.signature(operation._inner).parameters:
         spec.setdefault("kwargs", {})["jellyfin"] = RecordedJellyfin(spec.get("jellyfin", {}))
+    if "seerr" in inspect.signature(operation._inner).parameters:
+        spec.setdefault("kwargs", {})["seerr"] = RecordedSeerr(spec.get("seerr", {}))
     if "qbt" in inspect.signature(operation._inner).parameters:
         spec.setdefault("kwargs", {})["qbt"] = RecordedQbt(spec.get("qbt", {}))
     with ctx_state.use(empty_state()), ctx_host.use(fake):

@@ -6,9 +6,11 @@ import signal
 import sys
 
 from .jellyfin import JellyfinFake
+from .seerr import SeerrFake
 from .servarr import PROFILES, ServarrFake
 
-APPS = (*PROFILES, "jellyfin")
+OTHERS = {"jellyfin": JellyfinFake, "seerr": SeerrFake}
+APPS = (*PROFILES, *OTHERS)
 
 
 def main() -> int:
@@ -20,7 +22,7 @@ def main() -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: os._exit(0))
     config_dir = os.environ.get("FAKE_CONFIG_DIR", "/config")
-    fake = JellyfinFake(config_dir) if app == "jellyfin" else ServarrFake(app, config_dir=config_dir)
+    fake = OTHERS[app](config_dir) if app in OTHERS else ServarrFake(app, config_dir=config_dir)
     print(f"fakes: {fake.name} on port {port}", file=sys.stderr, flush=True)
     fake.serve_forever(int(port))
     return 0

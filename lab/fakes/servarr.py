@@ -58,6 +58,14 @@ PROFILES = {
                         resources=("applications",)),
 }
 
+# The quality profiles a fresh app has.
+QUALITY_PROFILES = {
+    "sonarr": ("Any", "SD", "HD-720p", "HD-1080p", "Ultra-HD", "HD - 720p/1080p"),
+    "radarr": ("Any", "SD", "HD-720p", "HD-1080p", "Ultra-HD", "HD - 720p/1080p"),
+    "lidarr": ("Any", "Lossless", "Standard"),
+    "readarr": ("eBook", "Spoken"),
+}
+
 # Prowlarr's application templates: implementation -> (API version of the app, default sync categories).
 APPLICATIONS = {
     "Sonarr": ("v3", [5000, 5010, 5020, 5030, 5040, 5045, 5050, 5090]),
@@ -140,10 +148,10 @@ class ServarrFake(SpecFake):
         if self.profile.category_field:  # the apps that import media
             state["config"] = {"mediamanagement": {"id": 1, "copyUsingHardlinks": True, "deleteEmptyFolders": False,
                                                    "skipFreeSpaceCheckWhenImporting": False}}
-        if self.profile.library_profiles:
-            qualities = ("eBook", "Spoken") if self.app == "readarr" else ("Any", "Lossless", "Standard")
+        if self.profile.category_field:
             state["qualityprofile"] = [{"id": i, "name": name, "upgradeAllowed": False, "cutoff": 0, "items": []}
-                                       for i, name in enumerate(qualities, 1)]
+                                       for i, name in enumerate(QUALITY_PROFILES[self.app], 1)]
+        if self.profile.library_profiles:
             state["metadataprofile"] = [{"id": i, "name": name} for i, name in enumerate(("Standard", "None"), 1)]
         return state
 
@@ -164,7 +172,7 @@ class ServarrFake(SpecFake):
             return 200, {"appName": self.profile.title, "instanceName": self.profile.title,
                          "version": self.profile.version, "isProduction": True, "isDocker": True,
                          "urlBase": ""}
-        if parts[0] in ("qualityprofile", "metadataprofile") and self.profile.library_profiles and method == "GET":
+        if parts[0] in ("qualityprofile", "metadataprofile") and parts[0] in self.state and method == "GET":
             return 200, self.state[parts[0]]
         if parts[0] == "config" and len(parts) > 1 and parts[1] in self.state.get("config", {}):
             section = self.state["config"][parts[1]]
