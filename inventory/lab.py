@@ -40,6 +40,11 @@ proxmox = [
 _FAKED = ("sonarr", "radarr", "lidarr", "readarr", "prowlarr", "jellyfin", "seerr")
 
 
+def _config_dir(name: str) -> str:
+    """Where the service keeps its config: the target of its {appdata} volume (/config, /app/config, ...)."""
+    return next(volume.split(":")[1] for volume in _SERVICES[name].volumes if volume.startswith("{appdata}:"))
+
+
 def _stack() -> dict:
     """The lab's images, from its own registry, in place of the catalog's (which cannot be pulled here):
     real qBittorrent and Redis, fakes of the apps that have an API spec, and for the rest a stand-in that
@@ -50,7 +55,8 @@ def _stack() -> dict:
     ports = {name: svc.inner_port for name, svc in _SERVICES.items()} | {"tubearchivist_es": 9200}
     environment = {name: {"STANDIN_PORTS": str(port)} for name, port in ports.items()
                    if name not in real and port and name != "gluetun"}
-    environment |= {name: {"FAKE_APP": name, "FAKE_PORT": str(ports[name])} for name in _FAKED}
+    environment |= {name: {"FAKE_APP": name, "FAKE_PORT": str(ports[name]), "FAKE_CONFIG_DIR": _config_dir(name)}
+                    for name in _FAKED}
     return {
         "docker_source": "debian",  # download.docker.com is unreachable from the lab
         "docker_insecure_registries": [_lab.REGISTRY],

@@ -175,7 +175,7 @@ def recipes():
                 "WorkingDir": "/data",
             }),
         "appfake": dict(
-            packages=["python3", "curl"],
+            packages=["python3", "curl", "wget"],  # the apps' healthchecks use one or the other
             files=(fake_files := appfake_files()),
             dirs=_parents([path for path, _, _ in fake_files], APPFAKE_DIR),
             description="mediabox lab fakes of the apps the lab cannot run (FAKE_APP: sonarr, radarr, lidarr, "

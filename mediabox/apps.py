@@ -12,12 +12,26 @@ import functools
 import time
 
 import requests
-from pyinfra import context
+from pyinfra import context, logger
 from pyinfra.api import FunctionCommand, OperationError
+from pyinfra.api.exceptions import NestedOperationError
 
 
 class AppError(OperationError):
     """An app the wiring talks to failed: the message names the app and what to do."""
+
+
+class AppCommand(FunctionCommand):
+    """A write to an app's API. pyinfra prints a traceback for any exception a FunctionCommand raises; an
+    AppError is a message for the user (a wrong key, an app down), so it is printed alone, in red, and the
+    operation fails as a nested operation does."""
+
+    def execute(self, state, host, connector_arguments):
+        try:
+            return super().execute(state, host, connector_arguments)
+        except AppError as error:
+            host.log_styled(str(error), fg="red", log_func=logger.error)
+            raise NestedOperationError(str(error)) from None
 
 
 class NotUpYet(Exception):
@@ -37,7 +51,7 @@ def deferred_while_down(body):
         try:
             yield from body(*args, **kwargs)
         except NotUpYet as down:
-            yield FunctionCommand(_planned, (str(down),), {})
+            yield AppCommand(_planned, (str(down),), {})
     return wrapper
 
 

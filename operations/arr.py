@@ -10,10 +10,10 @@ import shlex
 from io import StringIO
 
 from pyinfra import host
-from pyinfra.api import FileUploadCommand, FunctionCommand, OperationValueError, StringCommand, operation
+from pyinfra.api import FileUploadCommand, OperationValueError, StringCommand, operation
 from pyinfra.facts.files import File
 
-from mediabox.apps import AppError, Sealed, deferred_while_down
+from mediabox.apps import AppCommand, AppError, Sealed, deferred_while_down
 from mediabox.arr import MASK, Connection
 
 
@@ -77,7 +77,7 @@ def root_folders(app: Connection, paths: list[str], library: dict | None = None)
     defaults = _library_defaults(app, library) if library else {}
     bodies = [{"path": path, **({"name": path.rstrip("/").rsplit("/", 1)[-1].title()} if library else {}),
                **defaults} for path in missing]
-    yield FunctionCommand(_post_all, (app, "/rootfolder", bodies), {})
+    yield AppCommand(_post_all, (app, "/rootfolder", bodies), {})
 
 
 def _library_defaults(app: Connection, library: dict) -> dict:
@@ -122,7 +122,7 @@ def settings(app: Connection, section: str, wanted: dict):
     if not differs:
         host.noop(f"{app.title} {section} settings match")
         return
-    yield FunctionCommand(_put_settings, (app, section, {**current, **wanted}), {})
+    yield AppCommand(_put_settings, (app, section, {**current, **wanted}), {})
 
 
 def _put_settings(app: Connection, section: str, body: dict) -> None:
@@ -191,7 +191,7 @@ def _provider(app: Connection, resource: str, implementation: str, name: str, fi
         template = next((t for t in app.get(f"/{resource}/schema") if t["implementation"] == implementation), None)
         if template is None:
             raise OperationValueError(f"{app.title} offers no {implementation} in /{resource}/schema")
-        yield FunctionCommand(_create, (app, resource, _filled(template, name, fields, top)), {})
+        yield AppCommand(_create, (app, resource, _filled(template, name, fields, top)), {})
         return
     values = {field["name"]: field.get("value") for field in current["fields"]}
     # An app that does not mask (Readarr) shows its secrets: those are compared like any other field.
@@ -204,7 +204,7 @@ def _provider(app: Connection, resource: str, implementation: str, name: str, fi
     if not differs and (not masked or app.passes_test(resource, current)):
         host.noop(f"{app.title} has {_KINDS[resource]} {name}")
         return
-    yield FunctionCommand(_update, (app, resource, _filled(current, name, fields, top)), {})
+    yield AppCommand(_update, (app, resource, _filled(current, name, fields, top)), {})
 
 
 _KINDS = {"downloadclient": "download client", "applications": "application"}

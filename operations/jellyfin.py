@@ -4,9 +4,9 @@ libraries, and hardware acceleration. Reads happen in the operation body; writes
 from __future__ import annotations
 
 from pyinfra import host
-from pyinfra.api import FunctionCommand, OperationValueError, operation
+from pyinfra.api import OperationValueError, operation
 
-from mediabox.apps import AppError, deferred_while_down
+from mediabox.apps import AppCommand, AppError, deferred_while_down
 from mediabox.jellyfin import Connection
 
 COLLECTION_TYPES = ("movies", "tvshows", "music", "musicvideos", "homevideos", "boxsets", "books", "mixed")
@@ -35,7 +35,7 @@ def startup_wizard(jellyfin: Connection, culture: str = "en-US", country: str = 
     if jellyfin.public_info().get("StartupWizardCompleted"):
         host.noop("Jellyfin's startup wizard is done")
         return
-    yield FunctionCommand(_run_wizard, (jellyfin, culture, country, language), {})
+    yield AppCommand(_run_wizard, (jellyfin, culture, country, language), {})
 
 
 def _run_wizard(jellyfin: Connection, culture: str, country: str, language: str) -> None:
@@ -80,7 +80,7 @@ def libraries(jellyfin: Connection, wanted: dict[str, tuple[str, str]]):
     if not missing:
         host.noop(f"Jellyfin has its libraries {', '.join(wanted)}")
         return
-    yield FunctionCommand(_add_libraries, (jellyfin, missing), {})
+    yield AppCommand(_add_libraries, (jellyfin, missing), {})
 
 
 def _add_libraries(jellyfin: Connection, missing: dict[str, tuple[str, str]]) -> None:
@@ -113,7 +113,7 @@ def encoding(jellyfin: Connection, wanted: dict):
     if not differs:
         host.noop(f"Jellyfin's transcoding settings match ({len(wanted)} keys)")
         return
-    yield FunctionCommand(_post_encoding, (jellyfin, {**current, **wanted}), {})
+    yield AppCommand(_post_encoding, (jellyfin, {**current, **wanted}), {})
 
 
 def _post_encoding(jellyfin: Connection, body: dict) -> None:

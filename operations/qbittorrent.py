@@ -8,10 +8,10 @@ import shlex
 from io import StringIO
 
 from pyinfra import host
-from pyinfra.api import FileUploadCommand, FunctionCommand, OperationValueError, StringCommand, operation
+from pyinfra.api import FileUploadCommand, OperationValueError, StringCommand, operation
 from pyinfra.facts.files import File
 
-from mediabox.apps import AppError, deferred_while_down
+from mediabox.apps import AppCommand, AppError, deferred_while_down
 from mediabox.qbt import Connection
 
 
@@ -84,7 +84,7 @@ def preferences(qbt: Connection, wanted: dict):
     if not update:
         host.noop(f"qBittorrent preferences match ({len(wanted)} keys)")
         return
-    yield FunctionCommand(_set_preferences, (qbt, update), {})
+    yield AppCommand(_set_preferences, (qbt, update), {})
 
 
 def _same(key: str, current, wanted) -> bool:
@@ -123,7 +123,7 @@ def categories(qbt: Connection, wanted: dict[str, str]):
     if not missing and not moved:
         host.noop(f"qBittorrent categories {', '.join(sorted(wanted))} exist")
         return
-    yield FunctionCommand(_write_categories, (qbt, missing, moved), {})
+    yield AppCommand(_write_categories, (qbt, missing, moved), {})
 
 
 def _write_categories(qbt: Connection, missing: dict[str, str], moved: dict[str, str]) -> None:

@@ -5,10 +5,10 @@ FunctionCommand."""
 from __future__ import annotations
 
 from pyinfra import host
-from pyinfra.api import FunctionCommand, OperationValueError, operation
+from pyinfra.api import OperationValueError, operation
 
 from mediabox import jellyfin as jellyfin_api
-from mediabox.apps import AppError, Sealed, deferred_while_down
+from mediabox.apps import AppCommand, AppError, Sealed, deferred_while_down
 from mediabox.seerr import JELLYFIN, Connection
 
 
@@ -34,7 +34,7 @@ def media_server(seerr: Connection, jellyfin: jellyfin_api.Connection, hostname:
     if seerr.public().get("mediaServerType") == JELLYFIN:
         host.noop("Seerr is linked to Jellyfin")
         return
-    yield FunctionCommand(_link, (seerr, jellyfin, hostname, port), {})
+    yield AppCommand(_link, (seerr, jellyfin, hostname, port), {})
 
 
 def _link(seerr: Connection, jellyfin: jellyfin_api.Connection, hostname: str, port: int) -> None:
@@ -71,7 +71,7 @@ def libraries(seerr: Connection, names: list[str]):
     if sorted(lib["name"] for lib in current if lib["enabled"]) == sorted(names):
         host.noop(f"Seerr watches the libraries {', '.join(names)}")
         return
-    yield FunctionCommand(_enable_libraries, (seerr, sorted(names)), {})
+    yield AppCommand(_enable_libraries, (seerr, sorted(names)), {})
 
 
 def _enable_libraries(seerr: Connection, names: list[str]) -> None:
@@ -116,7 +116,7 @@ def server(seerr: Connection, kind: str, settings: dict, profile: str):
     if current and all(current.get(key) == value for key, value in wanted.items()):
         host.noop(f"Seerr sends {kind} requests to {settings['name']}")
         return
-    yield FunctionCommand(_save_server, (seerr, kind, current["id"] if current else None, Sealed(wanted)), {})
+    yield AppCommand(_save_server, (seerr, kind, current["id"] if current else None, Sealed(wanted)), {})
 
 
 def _save_server(seerr: Connection, kind: str, server_id: int | None, wanted: Sealed) -> None:
@@ -151,7 +151,7 @@ def initialized(seerr: Connection):
     if seerr.public().get("initialized"):
         host.noop("Seerr's setup is done")
         return
-    yield FunctionCommand(_initialize, (seerr,), {})
+    yield AppCommand(_initialize, (seerr,), {})
 
 
 def _initialize(seerr: Connection) -> None:
