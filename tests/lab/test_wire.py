@@ -84,7 +84,7 @@ def test_wrong_password_stops_with_the_fix_and_no_retry(wired, secrets, tmp_path
 # Prowlarr tests each application by calling the app over the stack's Docker network.
 
 ARR_PORTS = {"sonarr": 8989, "radarr": 7878, "lidarr": 8686, "prowlarr": 9696}
-FAKED_PORTS = {**ARR_PORTS, "jellyfin": 8096}
+FAKED_PORTS = {**ARR_PORTS, "jellyfin": 8096, "seerr": 5055}
 API = {"sonarr": "v3", "radarr": "v3", "lidarr": "v1", "prowlarr": "v1"}
 LIBRARIES = {"sonarr": ("tv", "tvCategory", "tv"), "radarr": ("movies", "movieCategory", "movies"),
              "lidarr": ("music", "musicCategory", "music")}
@@ -144,6 +144,10 @@ def test_servarr_drift_is_healed_in_one_run(wired, secrets):
     arr_api("prowlarr", secrets, "DELETE", f"/applications/{lidarr_app['id']}")
     jellyfin = JellyfinConnection(f"http://{topology.DOCKER_GUEST['ip']}:8096", "admin", secrets["jellyfin_password"])
     jellyfin.delete("/Library/VirtualFolders", name="Music")
+    seerr = f"http://{topology.DOCKER_GUEST['ip']}:5055/api/v1/settings/radarr"
+    (radarr_in_seerr,) = requests.get(seerr, headers={"X-Api-Key": secrets["seerr_api_key"]}, timeout=10).json()
+    requests.delete(f"{seerr}/{radarr_in_seerr['id']}", headers={"X-Api-Key": secrets["seerr_api_key"]},
+                    timeout=10).raise_for_status()
     hardlinks = arr_api("lidarr", secrets, "GET", "/config/mediamanagement")
     arr_api("lidarr", secrets, "PUT", f"/config/mediamanagement/{hardlinks['id']}",
             json={**hardlinks, "copyUsingHardlinks": False})
@@ -151,10 +155,10 @@ def test_servarr_drift_is_healed_in_one_run(wired, secrets):
     healed = deploy(WIRE)
     assert healed.returncode == 0, healed.output[-4000:]
     for operation in ("Sonarr download client", "Radarr root folder", "Prowlarr application Lidarr",
-                      "Lidarr imports by hard link", "Jellyfin libraries"):
+                      "Lidarr imports by hard link", "Jellyfin libraries", "Seerr sends requests to Radarr"):
         assert healed.changed(operation), (operation, healed.output[-4000:])
     assert {app: writes()[app] - before[app] for app in FAKED_PORTS} == {"sonarr": 1, "radarr": 1, "lidarr": 1,
-                                                                         "prowlarr": 1, "jellyfin": 1}
+                                                                         "prowlarr": 1, "jellyfin": 1, "seerr": 1}
     assert "Music" in [library["Name"] for library in jellyfin.get("/Library/VirtualFolders")]
     assert deploy(WIRE).changed_nothing
 
@@ -238,3 +242,17 @@ def test_a_wrong_jellyfin_password_names_the_user_and_the_fix(wired, secrets, tm
     assert result.returncode != 0
     assert "Jellyfin at" in result.output and "refuses user admin" in result.output
     assert "not-the-password" not in result.output
+
+
+def test_seerr_is_linked_to_jellyfin_with_its_libraries_and_sends_requests_to_sonarr_and_radarr(wired, secrets):
+    state = fake("seerr")
+    assert state["invalid"] == [], state["invalid"]
+    seerr = state["state"]
+    assert seerr["initialized"] and seerr["mediaServerType"] == 2 and seerr["users"][0]["username"] == "admin"
+    assert seerr["jellyfin"]["hostname"] == "http://jellyfin:8096"
+    assert sorted(lib["name"] for lib in seerr["jellyfin"]["libraries"] if lib["enabled"]) == ["Movies", "Shows"]
+    for kind, folder in (("sonarr", "/data/media/tv"), ("radarr", "/data/media/movies")):
+        (server,) = seerr[kind]
+        assert server["hostname"] == kind and server["apiKey"] == secrets[f"{kind}_api_key"]
+        assert server["activeDirectory"] == folder and server["activeProfileName"] == "HD-1080p"
+        assert server["activeProfileId"] == 4  # read from the app itself through Seerr's test call
