@@ -2,19 +2,20 @@
 and written only where it differs: qBittorrent first (its categories must exist before a Servarr app tests
 its client), then each Servarr app (root folder, hard links, qBittorrent client), then Prowlarr's
 applications (it tests each app, so they come after), then Jellyfin (wizard, libraries, transcoding), then
-Seerr (linked to Jellyfin, which makes its admin; its libraries; Sonarr and Radarr). Issue #6 goes on with
-Audiobookshelf, autobrr, Mylar3 and Homepage."""
+Seerr (linked to Jellyfin, which makes its admin; its libraries; Sonarr and Radarr), then Audiobookshelf
+(root user, audiobook and podcast libraries). Issue #6 goes on with autobrr, Mylar3 and Homepage."""
 
 from __future__ import annotations
 
 from pyinfra import host
 
 from deploy import not_built
-from mediabox import arr, jellyfin, layout, qbt, seerr
+from mediabox import arr, audiobookshelf, jellyfin, layout, qbt, seerr
 from mediabox.catalog import SERVICES
 from mediabox.run import Run
 from mediabox.settings import Settings
 from operations import arr as servarr
+from operations import audiobookshelf as audiobookshelf_ops
 from operations import jellyfin as jellyfin_ops
 from operations import qbittorrent
 from operations import seerr as seerr_ops
@@ -24,6 +25,8 @@ JELLYFIN_LIBRARIES = {"Movies": ("movies", "/data/media/movies"), "Shows": ("tvs
                       "Music": ("music", "/data/media/music"), "Books": ("books", "/data/media/books")}
 # What the N3450's Quick Sync (Apollo Lake, Gen9) decodes in hardware; VAAPI gets the same list.
 HARDWARE_DECODING = ["h264", "hevc", "mpeg2video", "vc1", "vp8"]
+# Audiobookshelf's libraries: name -> (media type, folder in its container).
+AUDIOBOOKSHELF_LIBRARIES = {"Audiobooks": ("book", "/audiobooks"), "Podcasts": ("podcast", "/podcasts")}
 # What Seerr asks Sonarr and Radarr for: a quality profile every fresh install has, and Radarr's release point.
 SEERR_PROFILE, SEERR_MINIMUM_AVAILABILITY = "HD-1080p", "released"
 
@@ -40,7 +43,9 @@ def apply(run: Run, s: Settings) -> None:
         jellyfin_connection = _jellyfin(run, s)
         if s.enabled("seerr"):
             _seerr(run, s, jellyfin_connection)
-    not_built("wire", issue=6, part="Seerr, Audiobookshelf, autobrr, Mylar3 and Homepage:")
+    if s.enabled("audiobookshelf"):
+        _audiobookshelf(run, s)
+    not_built("wire", issue=6, part="autobrr, Mylar3 and Homepage:")
 
 
 def _url(s: Settings, name: str) -> str:
@@ -127,3 +132,11 @@ def _seerr(run: Run, s: Settings, jellyfin_connection: jellyfin.Connection) -> N
                                    "apiKey": run.secrets[f"{kind}_api_key"],
                                    "activeDirectory": f"/data/media/{arr.WIRED[kind].library}", **extra})
     seerr_ops.initialized(name="Seerr setup done", seerr=connection)
+
+
+def _audiobookshelf(run: Run, s: Settings) -> None:
+    connection = audiobookshelf.Connection(_url(s, "audiobookshelf"), s.apps_admin_user,
+                                           run.secrets["audiobookshelf_password"], s.apps_ready_timeout_s)
+    audiobookshelf_ops.root_user(name="Audiobookshelf root user", audiobookshelf=connection)
+    audiobookshelf_ops.libraries(name="Audiobookshelf libraries", audiobookshelf=connection,
+                                 wanted=AUDIOBOOKSHELF_LIBRARIES)

@@ -37,7 +37,7 @@ proxmox = [
 
 
 # Apps played by the lab's spec-validating fakes (lab/fakes), on their own ports.
-_FAKED = ("sonarr", "radarr", "lidarr", "readarr", "prowlarr", "jellyfin", "seerr")
+_FAKED = ("sonarr", "radarr", "lidarr", "readarr", "prowlarr", "jellyfin", "seerr", "audiobookshelf")
 
 
 def _config_dir(name: str) -> str:

@@ -108,14 +108,15 @@ def _python_closure(requirement):
 
 def appfake_files():
     """(image path, host path, mode) of the fakes, their specs and their Python dependencies."""
-    from lab.fakes import jellyfin, seerr
+    from lab.fakes import audiobookshelf, jellyfin, seerr
     from lab.fakes.openapi import specs_dir
     from lab.fakes.servarr import PROFILES
     fakes_dir = os.path.join(os.path.dirname(FILES_DIR), "fakes")
     files = [(f"{APPFAKE_DIR}/fakes/{name}", os.path.join(fakes_dir, name), 0o644)
              for name in sorted(os.listdir(fakes_dir)) if name.endswith(".py")]
     files += [(f"{APPFAKE_DIR}/specs/{spec}", str(specs_dir() / spec), 0o644)
-              for spec in sorted({profile.spec for profile in PROFILES.values()} | {jellyfin.SPEC, seerr.SPEC})]
+              for spec in sorted({profile.spec for profile in PROFILES.values()}
+                                 | {module.SPEC for module in (audiobookshelf, jellyfin, seerr)})]
     for dist in _python_closure(APPFAKE_REQUIREMENT):
         for entry in dist.files or []:
             relative = str(entry)
@@ -178,8 +179,8 @@ def recipes():
             packages=["python3", "curl", "wget"],  # the apps' healthchecks use one or the other
             files=(fake_files := appfake_files()),
             dirs=_parents([path for path, _, _ in fake_files], APPFAKE_DIR),
-            description="mediabox lab fakes of the apps the lab cannot run (FAKE_APP: sonarr, radarr, lidarr, "
-                        "readarr, prowlarr, jellyfin, seerr), validated against the apps' published OpenAPI specs",
+            description="mediabox lab fakes of the apps the lab cannot run (FAKE_APP names one: python3 -m fakes "
+                        "lists them), validated against the apps' published OpenAPI specs",
             config={
                 "Env": [PATH, "LANG=C.UTF-8", "PYTHONDONTWRITEBYTECODE=1",
                         f"PYTHONPATH={APPFAKE_DIR}/lib:{APPFAKE_DIR}", f"MEDIABOX_SPECS={APPFAKE_DIR}/specs"],

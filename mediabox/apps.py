@@ -82,3 +82,57 @@ class Sealed(dict):
 
     def __repr__(self) -> str:
         return f"<request body with secrets ({len(self)} keys)>"
+
+
+class LoginApi:
+    """An app the wiring reaches as a user who logs in (Jellyfin, Audiobookshelf): a session made on first use,
+    a bounded wait on a public probe, and errors that name the app, the call and where to look. Subclasses give
+    title, container, probe_path and `_log_in()`, which sets the session's token."""
+
+    title = container = probe_path = ""
+
+    def __init__(self, url: str, username: str, password: str, ready_timeout_s: int = 120):
+        self.url, self.username, self._password = url.rstrip("/"), username, password
+        self.ready_timeout_s = ready_timeout_s
+        self._session = requests.Session()
+        self._ready = self._logged_in = False
+
+    def __repr__(self) -> str:  # never the password
+        return f"{self.container}.Connection({self.url}, user={self.username})"
+
+    def get(self, path: str, **params):
+        return self._authenticated("GET", path, params=params)
+
+    def post(self, path: str, body: dict | None = None, **params):
+        return self._authenticated("POST", path, json=body, params=params)
+
+    def delete(self, path: str, **params):
+        return self._authenticated("DELETE", path, params=params)
+
+    def _authenticated(self, method: str, path: str, **kwargs):
+        if not self._logged_in:
+            self._log_in()
+            self._logged_in = True
+        return self._request(method, path, **kwargs)
+
+    def _log_in(self) -> None:
+        raise NotImplementedError
+
+    def _wait_ready(self) -> None:
+        if not self._ready:
+            wait_ready(self._session, f"{self.url}{self.probe_path}", self.title, self.url, self.ready_timeout_s,
+                       self.container)
+            self._ready = True
+
+    def _request(self, method: str, path: str, **kwargs):
+        self._wait_ready()
+        try:
+            response = self._session.request(method, f"{self.url}{path}", timeout=30, **kwargs)
+        except requests.RequestException as error:
+            raise AppError(f"{self.title} at {self.url}: {method} {path} got no answer ({error}). See `docker logs "
+                           f"{self.container}` in the guest.") from None
+        if response.status_code >= 400:
+            where = f" See `docker logs {self.container}` in the guest." if response.status_code >= 500 else ""
+            raise AppError(f"{self.title} at {self.url}: {method} {path} failed with {response.status_code}: "
+                           f"{response.text[:300]}.{where}")
+        return response.json() if response.content and "json" in response.headers.get("Content-Type", "") else None

@@ -132,6 +132,20 @@ class RecordedJellyfin:
     post = delete = startup = _write
 
 
+class RecordedAudiobookshelf(RecordedJellyfin):
+    """A mediabox.audiobookshelf.Connection answering reads from responses recorded from its fake
+    ({"/status": {...}, "/api/libraries": {...}})."""
+
+    title, url = "Audiobookshelf", "http://10.213.0.10:13378"
+
+    def __init__(self, responses: dict):
+        super().__init__(responses)
+        self.username = responses.get("username", "admin")
+
+    def status(self) -> dict:
+        return self._responses["/status"]
+
+
 class RecordedSeerr(RecordedArr):
     """A mediabox.seerr.Connection answering reads from responses recorded from the Seerr fake; it behaves as
     at execute: not linked to Jellyfin is an error, not a planned change."""
@@ -198,6 +212,8 @@ def test_operation(case):
         spec.setdefault("kwargs", {})["app"] = RecordedArr(spec.get("app", {}))
     if "jellyfin" in inspect.signature(operation._inner).parameters:
         spec.setdefault("kwargs", {})["jellyfin"] = RecordedJellyfin(spec.get("jellyfin", {}))
+    if "audiobookshelf" in inspect.signature(operation._inner).parameters:
+        spec.setdefault("kwargs", {})["audiobookshelf"] = RecordedAudiobookshelf(spec.get("audiobookshelf", {}))
     if "seerr" in inspect.signature(operation._inner).parameters:
         spec.setdefault("kwargs", {})["seerr"] = RecordedSeerr(spec.get("seerr", {}))
     if "qbt" in inspect.signature(operation._inner).parameters:

@@ -5,11 +5,12 @@ import os
 import signal
 import sys
 
+from .audiobookshelf import AudiobookshelfFake
 from .jellyfin import JellyfinFake
 from .seerr import SeerrFake
 from .servarr import PROFILES, ServarrFake
 
-OTHERS = {"jellyfin": JellyfinFake, "seerr": SeerrFake}
+OTHERS = {"jellyfin": JellyfinFake, "seerr": SeerrFake, "audiobookshelf": AudiobookshelfFake}
 APPS = (*PROFILES, *OTHERS)
 
 

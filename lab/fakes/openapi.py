@@ -71,6 +71,9 @@ class SpecFake:
 
     def __init__(self, spec: dict, state_file: str | None = None):
         self.openapi = OpenAPI.from_dict(spec)
+        # Requests are checked as sent to the spec's own server (a templated one matches any host).
+        server = (spec.get("servers") or [{}])[0].get("url", "")
+        self.host_url = server if server.startswith("http") and "{" not in server else "http://localhost"
         self.state_file = state_file
         self.state: dict = self._load() or self.first_run_state()
         self.writes: list[tuple[str, str]] = []
@@ -128,7 +131,7 @@ class SpecFake:
                 self.fault["times"] -= 1
                 return self.fault["status"], {"message": "injected fault"}
         validated = url.path not in self.unvalidated
-        request = MockRequest("http://localhost", method.lower(), url.path, args=query, headers=headers,
+        request = MockRequest(self.host_url, method.lower(), url.path, args=query, headers=headers,
                               data=body or None)
         try:
             if validated:

@@ -84,7 +84,7 @@ def test_wrong_password_stops_with_the_fix_and_no_retry(wired, secrets, tmp_path
 # Prowlarr tests each application by calling the app over the stack's Docker network.
 
 ARR_PORTS = {"sonarr": 8989, "radarr": 7878, "lidarr": 8686, "prowlarr": 9696}
-FAKED_PORTS = {**ARR_PORTS, "jellyfin": 8096, "seerr": 5055}
+FAKED_PORTS = {**ARR_PORTS, "jellyfin": 8096, "seerr": 5055, "audiobookshelf": 13378}
 API = {"sonarr": "v3", "radarr": "v3", "lidarr": "v1", "prowlarr": "v1"}
 LIBRARIES = {"sonarr": ("tv", "tvCategory", "tv"), "radarr": ("movies", "movieCategory", "movies"),
              "lidarr": ("music", "musicCategory", "music")}
@@ -157,8 +157,8 @@ def test_servarr_drift_is_healed_in_one_run(wired, secrets):
     for operation in ("Sonarr download client", "Radarr root folder", "Prowlarr application Lidarr",
                       "Lidarr imports by hard link", "Jellyfin libraries", "Seerr sends requests to Radarr"):
         assert healed.changed(operation), (operation, healed.output[-4000:])
-    assert {app: writes()[app] - before[app] for app in FAKED_PORTS} == {"sonarr": 1, "radarr": 1, "lidarr": 1,
-                                                                         "prowlarr": 1, "jellyfin": 1, "seerr": 1}
+    assert {app: writes()[app] - before[app] for app in FAKED_PORTS} == {
+        "sonarr": 1, "radarr": 1, "lidarr": 1, "prowlarr": 1, "jellyfin": 1, "seerr": 1, "audiobookshelf": 0}
     assert "Music" in [library["Name"] for library in jellyfin.get("/Library/VirtualFolders")]
     assert deploy(WIRE).changed_nothing
 
@@ -256,3 +256,13 @@ def test_seerr_is_linked_to_jellyfin_with_its_libraries_and_sends_requests_to_so
         assert server["hostname"] == kind and server["apiKey"] == secrets[f"{kind}_api_key"]
         assert server["activeDirectory"] == folder and server["activeProfileName"] == "HD-1080p"
         assert server["activeProfileId"] == 4  # read from the app itself through Seerr's test call
+
+
+def test_audiobookshelf_has_its_root_user_and_libraries(wired, secrets):
+    state = fake("audiobookshelf")
+    assert state["invalid"] == [], state["invalid"]
+    assert state["state"]["root"]["username"] == "admin"
+    assert state["state"]["root"]["password"] == secrets["audiobookshelf_password"]
+    libraries = {lib["name"]: (lib["mediaType"], [f["fullPath"] for f in lib["folders"]])
+                 for lib in state["state"]["libraries"]}
+    assert libraries == {"Audiobooks": ("book", ["/audiobooks"]), "Podcasts": ("podcast", ["/podcasts"])}

@@ -1,0 +1,82 @@
+"""Operations on Audiobookshelf's API: its root user and its libraries. Reads happen in the operation body;
+writes go in a FunctionCommand."""
+
+from __future__ import annotations
+
+from pyinfra import host
+from pyinfra.api import OperationValueError, operation
+
+from mediabox.apps import AppCommand, AppError, deferred_while_down
+from mediabox.audiobookshelf import Connection
+
+# Each media type's metadata provider.
+PROVIDERS = {"book": "audible", "podcast": "itunes"}
+
+
+@operation()
+@deferred_while_down
+def root_user(audiobookshelf: Connection):
+    """
+    Make Audiobookshelf's root user on a fresh server, with the connection's user name and password; a server
+    that has one is left alone (the password is then checked by logging in).
+
+    + audiobookshelf: the connection (mediabox.audiobookshelf.Connection), holding the user and password
+
+    **Example:**
+
+    .. code:: python
+
+        audiobookshelf.root_user(audiobookshelf=connection)
+    """
+    if not audiobookshelf.username:
+        raise OperationValueError("the root user needs a name")
+    if audiobookshelf.status().get("isInit"):
+        host.noop("Audiobookshelf has its root user")
+        return
+    yield AppCommand(_initialize, (audiobookshelf,), {})
+
+
+def _initialize(audiobookshelf: Connection) -> None:
+    audiobookshelf.initialize()
+
+
+@operation()
+@deferred_while_down
+def libraries(audiobookshelf: Connection, wanted: dict[str, tuple[str, str]]):
+    """
+    Ensure Audiobookshelf has these libraries: a missing one is created; one with the name but of another
+    media type or without the folder is reported, not rebuilt; libraries not listed are left alone.
+
+    + audiobookshelf: the connection
+    + wanted: library name -> (media type ``book`` or ``podcast``, folder in the container), e.g.
+      ``{"Audiobooks": ("book", "/audiobooks")}``
+
+    **Example:**
+
+    .. code:: python
+
+        audiobookshelf.libraries(audiobookshelf=connection, wanted={"Podcasts": ("podcast", "/podcasts")})
+    """
+    if not wanted or any(kind not in PROVIDERS or not path.startswith("/") for kind, path in wanted.values()):
+        raise OperationValueError(f"libraries need a media type (book or podcast) and an absolute folder, got "
+                                  f"{wanted!r}")
+    current = {lib["name"].lower(): lib for lib in audiobookshelf.get("/api/libraries")["libraries"]}
+    for name, (kind, path) in wanted.items():
+        found = current.get(name.lower())
+        folders = [folder["fullPath"].rstrip("/") for folder in found["folders"]] if found else []
+        if found and (found["mediaType"] != kind or path.rstrip("/") not in folders):
+            raise AppError(f"Audiobookshelf's library {name!r} is a {found['mediaType']} library of "
+                           f"{', '.join(folders) or 'no folder'}, not a {kind} library of {path}. Fix it in "
+                           "Audiobookshelf (Settings > Libraries), or delete it and run the deploy again.")
+    missing = {name: spec for name, spec in wanted.items() if name.lower() not in current}
+    if not missing:
+        host.noop(f"Audiobookshelf has its libraries {', '.join(wanted)}")
+        return
+    yield AppCommand(_add_libraries, (audiobookshelf, missing), {})
+
+
+def _add_libraries(audiobookshelf: Connection, missing: dict[str, tuple[str, str]]) -> None:
+    for name, (kind, path) in missing.items():
+        audiobookshelf.post("/api/libraries", {"name": name, "folders": [{"fullPath": path}], "mediaType": kind,
+                                               "provider": PROVIDERS[kind],
+                                               "icon": "audiobookshelf" if kind == "book" else "podcast"})
