@@ -3,14 +3,18 @@ and written only where it differs: qBittorrent first (its categories must exist 
 its client), then each Servarr app (root folder, hard links, qBittorrent client), then Prowlarr's
 applications (it tests each app, so they come after), then Jellyfin (wizard, libraries, transcoding), then
 Seerr (linked to Jellyfin, which makes its admin; its libraries; Sonarr and Radarr), then Audiobookshelf
-(root user, audiobook and podcast libraries). Issue #6 goes on with autobrr, Mylar3 and Homepage."""
+(root user, audiobook and podcast libraries), and last Homepage's services.yaml (a file in its appdata:
+links and widgets, the widgets' keys named, not written). Issue #6 goes on with autobrr and Mylar3."""
 
 from __future__ import annotations
 
+from io import StringIO
+
 from pyinfra import host
+from pyinfra.operations import files
 
 from deploy import not_built
-from mediabox import arr, audiobookshelf, jellyfin, layout, qbt, seerr
+from mediabox import arr, audiobookshelf, compose, homepage, jellyfin, layout, qbt, seerr
 from mediabox.catalog import SERVICES
 from mediabox.run import Run
 from mediabox.settings import Settings
@@ -45,7 +49,10 @@ def apply(run: Run, s: Settings) -> None:
             _seerr(run, s, jellyfin_connection)
     if s.enabled("audiobookshelf"):
         _audiobookshelf(run, s)
-    not_built("wire", issue=6, part="autobrr, Mylar3 and Homepage:")
+    if s.enabled("homepage"):
+        files.put(name="Homepage services and widgets", src=StringIO(homepage.services_yaml(s)),
+                  dest=f"{compose.APPDATA}/homepage/services.yaml", mode="644")  # Homepage only reads it
+    not_built("wire", issue=6, part="autobrr and Mylar3:")
 
 
 def _url(s: Settings, name: str) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import yaml
 
+from mediabox import homepage
 from mediabox.catalog import SERVICES, Service
 from mediabox.secrets import Secrets
 from mediabox.settings import Settings
@@ -157,10 +158,12 @@ def _secret_env(s: Settings, svc: Service, secrets: Secrets) -> dict[str, str]:
             env["OPENVPN_PASSWORD"] = secrets["vpn_openvpn_password"]
     if svc.name == "updater" and secrets.get("notify_url"):
         env["WATCHTOWER_NOTIFICATION_URL"] = secrets["notify_url"]
-    if svc.name == "homepage":
-        env.update({f"HOMEPAGE_VAR_{other.name.upper()}_KEY": secrets[f"{other.name}_api_key"]
-                    for other in s.enabled_services() if "api_key" in other.secrets
+    if svc.name == "homepage":  # the values mediabox.homepage's widgets name
+        env.update({homepage.key_variable(other): secrets[f"{other.name}_api_key"]
+                    for other in s.enabled_services() if other.name in homepage.KEYED
                     and f"{other.name}_api_key" in secrets})
+        if s.enabled("qbittorrent"):
+            env[homepage.PASSWORD_VARIABLE] = secrets["qbittorrent_password"]
     return env
 
 

@@ -266,3 +266,17 @@ def test_audiobookshelf_has_its_root_user_and_libraries(wired, secrets):
     libraries = {lib["name"]: (lib["mediaType"], [f["fullPath"] for f in lib["folders"]])
                  for lib in state["state"]["libraries"]}
     assert libraries == {"Audiobooks": ("book", ["/audiobooks"]), "Podcasts": ("podcast", ["/podcasts"])}
+
+
+def test_homepage_lists_the_services_and_names_its_widgets_keys_without_holding_them(wired, secrets):
+    text = ssh(GUEST, "cat /appdata/homepage/services.yaml")
+    groups = {name: entries for group in yaml.safe_load(text) for name, entries in group.items()}
+    sonarr = next(entry["Sonarr"] for entry in groups["Media"] if "Sonarr" in entry)
+    assert sonarr["href"] == f"http://{topology.DOCKER_GUEST['ip']}:8989"
+    assert sonarr["widget"] == {"type": "sonarr", "url": "http://sonarr:8989", "key": "{{HOMEPAGE_VAR_SONARR_KEY}}"}
+    qbittorrent = next(entry["qBittorrent"] for entry in groups["Downloads"] if "qBittorrent" in entry)
+    assert qbittorrent["widget"]["url"] == "http://gluetun:8080"
+    assert not any(value in text for value in secrets.values())
+    # Homepage gets the values from its environment, out of its 0600 env file.
+    assert ssh(GUEST, "docker exec homepage printenv HOMEPAGE_VAR_SONARR_KEY").strip() == secrets["sonarr_api_key"]
+    assert ssh(GUEST, "stat -c %a /opt/mediabox/env/homepage.env").strip() == "600"

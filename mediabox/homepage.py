@@ -1,0 +1,51 @@
+"""Homepage's services.yaml, rendered from the service catalog: one group per catalog group, a link to each
+enabled service's web UI, and its widget where the engine holds what the widget needs. Secrets stay out of the
+file: a widget names {{HOMEPAGE_VAR_<NAME>_KEY}} (or _PASSWORD), which Homepage fills in from its environment,
+and the compose stage puts those variables in Homepage's 0600 env file. Rendering is deterministic, so an
+unchanged stack writes nothing."""
+
+from __future__ import annotations
+
+import yaml
+
+from mediabox.catalog import Service
+from mediabox.settings import Settings
+
+GROUPS = ("Media", "Requests", "Downloads", "Books", "System")
+# Services whose API key the engine seeds (their widgets take `key`).
+KEYED = ("sonarr", "radarr", "lidarr", "readarr", "whisparr", "prowlarr", "seerr")
+
+
+def key_variable(svc: Service) -> str:
+    return f"HOMEPAGE_VAR_{svc.name.upper()}_KEY"
+
+
+PASSWORD_VARIABLE = "HOMEPAGE_VAR_QBITTORRENT_PASSWORD"
+
+
+def services_yaml(s: Settings) -> str:
+    groups: dict[str, list] = {}
+    for svc in s.enabled_services():
+        if not s.port(svc) or svc.name == "homepage":
+            continue
+        entry = {"href": f"http://{s.guest_ip.ip}:{s.port(svc)}", "description": svc.title}
+        widget = _widget(s, svc)
+        if widget:
+            entry["widget"] = widget
+        groups.setdefault(svc.group, []).append({svc.title: entry})
+    ordered = [{group: groups[group]} for group in (*GROUPS, *sorted(set(groups) - set(GROUPS))) if group in groups]
+    header = "# Rendered by mediabox from its service catalog; edits are replaced on the next run.\n"
+    return header + yaml.safe_dump(ordered, sort_keys=False, width=120)
+
+
+def _widget(s: Settings, svc: Service) -> dict | None:
+    if not svc.widget:
+        return None
+    widget = {"type": svc.widget, "url": svc.internal_url}
+    if svc.name in KEYED:
+        return {**widget, "key": f"{{{{{key_variable(svc)}}}}}"}
+    if svc.name == "qbittorrent":
+        return {**widget, "username": s.apps_admin_user, "password": f"{{{{{PASSWORD_VARIABLE}}}}}"}
+    if svc.name == "gluetun":
+        return widget
+    return None  # its widget needs a key the engine does not hold yet (Jellyfin, Audiobookshelf, autobrr, ...)
