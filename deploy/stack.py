@@ -8,7 +8,7 @@ from pyinfra import host, inventory
 
 from facts.docker import ComposeState
 from facts.system import GroupId
-from mediabox import arr, compose, qbt
+from mediabox import arr, compose, mylar3, qbt
 from mediabox.catalog import SERVICES
 from mediabox.run import Run
 from mediabox.settings import Settings
@@ -26,21 +26,32 @@ def apply(run: Run, s: Settings) -> None:
     storage.appdata_snapshot(name="Snapshot of appdata before the stack changes", mount=s.storage_mount,
                              changes=changes)
     if "docker_guests" in roles:
-        if s.enabled("qbittorrent"):
-            qbittorrent.seed_config(name="qBittorrent.conf seeded before its first start",
-                                    path=f"{compose.APPDATA}/qbittorrent/qBittorrent/qBittorrent.conf",
-                                    username=s.apps_admin_user,
-                                    password_pbkdf2=qbt.password_hash(run.secrets["qbittorrent_password"]),
-                                    webui_port=SERVICES["qbittorrent"].inner_port,
-                                    listen_port=s.qbittorrent_listen_port, owner=f"{s.puid}:{s.pgid}")
-        for name, wiring in arr.WIRED.items():
-            if s.enabled(name) and not wiring.key_from_env:
-                servarr.seed_config(name=f"{SERVICES[name].title} config.xml seeded before its first start",
-                                    path=f"{compose.APPDATA}/{name}/config.xml", api_key=run.secrets[f"{name}_api_key"],
-                                    owner=f"{s.puid}:{s.pgid}")
+        _seed_configs(run, s)
         project, services = plan(run, host.name)
         docker.compose_project(name="Compose project up and healthy", path=s.stack_dir, files=project.files(),
                                services=services, timeout_s=s.stack_health_timeout_s, snapshot_for=host.name)
+
+
+def _seed_configs(run: Run, s: Settings) -> None:
+    """The apps' own config files, written only before their first start: what they cannot take from the
+    environment (qBittorrent's password hash, Readarr's key, Mylar3's key and download client)."""
+    owner = f"{s.puid}:{s.pgid}"
+    if s.enabled("qbittorrent"):
+        qbittorrent.seed_config(name="qBittorrent.conf seeded before its first start",
+                                path=f"{compose.APPDATA}/qbittorrent/qBittorrent/qBittorrent.conf",
+                                username=s.apps_admin_user,
+                                password_pbkdf2=qbt.password_hash(run.secrets["qbittorrent_password"]),
+                                webui_port=SERVICES["qbittorrent"].inner_port,
+                                listen_port=s.qbittorrent_listen_port, owner=owner)
+    for name, wiring in arr.WIRED.items():
+        if s.enabled(name) and not wiring.key_from_env:
+            servarr.seed_config(name=f"{SERVICES[name].title} config.xml seeded before its first start",
+                                path=f"{compose.APPDATA}/{name}/config.xml", api_key=run.secrets[f"{name}_api_key"],
+                                owner=owner)
+    if s.enabled("mylar3") and s.enabled("qbittorrent"):
+        storage.seed_file(name="Mylar3 config.ini seeded before its first start", kept_by="Mylar3",
+                          path=f"{compose.APPDATA}/mylar3/{mylar3.CONFIG_PATH}", owner=owner,
+                          text=mylar3.config_ini(s, run.secrets["mylar3_api_key"], run.secrets["qbittorrent_password"]))
 
 
 def plan(run: Run, guest_name: str) -> tuple[compose.Project, list[str]]:

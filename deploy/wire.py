@@ -4,7 +4,8 @@ its client), then each Servarr app (root folder, hard links, qBittorrent client)
 applications (it tests each app, so they come after), then Jellyfin (wizard, libraries, transcoding), then
 Seerr (linked to Jellyfin, which makes its admin; its libraries; Sonarr and Radarr), then Audiobookshelf
 (root user, audiobook and podcast libraries), and last Homepage's services.yaml (a file in its appdata:
-links and widgets, the widgets' keys named, not written). Issue #6 goes on with autobrr and Mylar3."""
+links and widgets, the widgets' keys named, not written). Mylar3 is set up by its config.ini, seeded in the
+stack stage. Issue #6 goes on with autobrr."""
 
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ def apply(run: Run, s: Settings) -> None:
     if s.enabled("homepage"):
         files.put(name="Homepage services and widgets", src=StringIO(homepage.services_yaml(s)),
                   dest=f"{compose.APPDATA}/homepage/services.yaml", mode="644")  # Homepage only reads it
-    not_built("wire", issue=6, part="autobrr and Mylar3:")
+    not_built("wire", issue=6, part="autobrr:")
 
 
 def _url(s: Settings, name: str) -> str:
@@ -99,10 +100,13 @@ def _prowlarr(run: Run, s: Settings, apps: dict[str, arr.Connection]) -> None:
     prowlarr = SERVICES["prowlarr"]
     connection = arr.Connection(prowlarr.title, _url(s, "prowlarr"), run.secrets["prowlarr_api_key"], "v1",
                                 s.apps_ready_timeout_s)
-    for name in apps:
+    types = {name: arr.WIRED[name].prowlarr_type for name in apps}
+    if s.enabled("mylar3"):
+        types["mylar3"] = "Mylar"  # its key is seeded into its config.ini
+    for name, implementation in types.items():
         svc = SERVICES[name]
         servarr.application(name=f"Prowlarr application {svc.title}", app=connection,
-                            implementation=arr.WIRED[name].prowlarr_type, label=svc.title,
+                            implementation=implementation, label=svc.title,
                             fields={"prowlarrUrl": prowlarr.internal_url, "baseUrl": svc.internal_url,
                                     "apiKey": run.secrets[f"{name}_api_key"]},
                             top={"syncLevel": "fullSync"})

@@ -13,7 +13,7 @@ from mediabox.settings import Settings
 
 GROUPS = ("Media", "Requests", "Downloads", "Books", "System")
 # Services whose API key the engine seeds (their widgets take `key`).
-KEYED = ("sonarr", "radarr", "lidarr", "readarr", "whisparr", "prowlarr", "seerr")
+KEYED = ("sonarr", "radarr", "lidarr", "readarr", "whisparr", "prowlarr", "seerr", "mylar3")
 
 
 def key_variable(svc: Service) -> str:

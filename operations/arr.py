@@ -5,16 +5,12 @@ or fails that test, never compared and never written back as the mask."""
 
 from __future__ import annotations
 
-import posixpath
-import shlex
-from io import StringIO
-
 from pyinfra import host
-from pyinfra.api import FileUploadCommand, OperationValueError, StringCommand, operation
-from pyinfra.facts.files import File
+from pyinfra.api import OperationValueError, operation
 
 from mediabox.apps import AppCommand, AppError, Sealed, deferred_while_down
 from mediabox.arr import MASK, Connection
+from operations.storage import seed_file
 
 
 @operation()
@@ -36,15 +32,9 @@ def seed_config(path: str, api_key: str, owner: str):
     """
     if not path.startswith("/") or len(api_key) != 32:
         raise OperationValueError("seed_config needs an absolute path and a 32-character API key")
-    if host.get_fact(File, path=path):
-        host.noop(f"{path} exists (the app keeps it; the wiring checks the key)")
-        return
-    uid, gid = owner.split(":")
     text = (f"<Config>\n  <ApiKey>{api_key}</ApiKey>\n  <AuthenticationMethod>Forms</AuthenticationMethod>\n"
             "  <AuthenticationRequired>DisabledForLocalAddresses</AuthenticationRequired>\n</Config>\n")
-    yield StringCommand(f"install -d -o {uid} -g {gid} -m 750 {shlex.quote(posixpath.dirname(path))}")
-    yield FileUploadCommand(StringIO(text), path, remote_temp_filename=host.get_temp_filename(path))
-    yield StringCommand(f"chown {owner} {shlex.quote(path)} && chmod 600 {shlex.quote(path)}")
+    yield from seed_file._inner(path=path, text=text, owner=owner, kept_by="the app")
 
 
 @operation()

@@ -3,16 +3,12 @@ categories over its WebUI API (reads in the operation body, writes in a Function
 
 from __future__ import annotations
 
-import posixpath
-import shlex
-from io import StringIO
-
 from pyinfra import host
-from pyinfra.api import FileUploadCommand, OperationValueError, StringCommand, operation
-from pyinfra.facts.files import File
+from pyinfra.api import OperationValueError, operation
 
 from mediabox.apps import AppCommand, AppError, deferred_while_down
 from mediabox.qbt import Connection
+from operations.storage import seed_file
 
 
 @operation()
@@ -39,9 +35,6 @@ def seed_config(path: str, username: str, password_pbkdf2: str, webui_port: int,
     """
     if not path.startswith("/") or not password_pbkdf2.startswith("@ByteArray("):
         raise OperationValueError("seed_config needs an absolute path and a hash from mediabox.qbt.password_hash")
-    if host.get_fact(File, path=path):
-        host.noop(f"{path} exists (qBittorrent keeps it; the wiring checks the login)")
-        return
     text = "\n".join([
         "[LegalNotice]", "Accepted=true", "",
         "[BitTorrent]", "Session\\DefaultSavePath=/data/downloads/complete", f"Session\\Port={listen_port}",
@@ -49,10 +42,7 @@ def seed_config(path: str, username: str, password_pbkdf2: str, webui_port: int,
         "[Preferences]", "Connection\\UPnP=false", "WebUI\\Address=*", f"WebUI\\Port={webui_port}",
         f"WebUI\\Username={username}", f'WebUI\\Password_PBKDF2="{password_pbkdf2}"', "",
     ])
-    folder = posixpath.dirname(path)
-    yield StringCommand(f"install -d -o {owner.split(':')[0]} -g {owner.split(':')[1]} -m 750 {shlex.quote(folder)}")
-    yield FileUploadCommand(StringIO(text), path, remote_temp_filename=host.get_temp_filename(path))
-    yield StringCommand(f"chown {owner} {shlex.quote(path)} && chmod 600 {shlex.quote(path)}")
+    yield from seed_file._inner(path=path, text=text, owner=owner, kept_by="qBittorrent")
 
 
 @operation()

@@ -1,11 +1,23 @@
-"""Operations for the pool's mount and layout: fstab, mount, directories with ownership, hard links."""
+"""Operations for the pool's mount and layout: fstab, mount, directories with ownership, hard links; and the
+apps' config files seeded into appdata before their first start."""
 
 from __future__ import annotations
 
+import posixpath
 import shlex
+from io import StringIO
 
 from pyinfra import host, logger
-from pyinfra.api import FunctionCommand, OperationError, OperationValueError, QuoteString, StringCommand, operation
+from pyinfra.api import (
+    FileUploadCommand,
+    FunctionCommand,
+    OperationError,
+    OperationValueError,
+    QuoteString,
+    StringCommand,
+    operation,
+)
+from pyinfra.facts.files import File
 from pyinfra.facts.server import Mounts
 
 from facts.disks import BlockDevice
@@ -189,3 +201,33 @@ def appdata_snapshot(mount: str, changes: dict[str, list[str]]):
 
 def _record_snapshot(taken: set[str], guests: list[str]) -> None:
     taken.update(guests)
+
+
+@operation()
+def seed_file(path: str, text: str, owner: str, kept_by: str):
+    """
+    Write an app's config file before the app first starts (its password hash, its API key): the folder is
+    made 0750 and the file 0600, both owned by the app's user. An existing file is the app's own and is never
+    touched; the wiring checks what the app kept.
+
+    + path: the file as the guest sees it, e.g. ``/appdata/mylar3/mylar/config.ini``
+    + text: the file's content
+    + owner: ``uid:gid`` the app runs as
+    + kept_by: the app, for the no-change message, e.g. ``Mylar3``
+
+    **Example:**
+
+    .. code:: python
+
+        storage.seed_file(path="/appdata/mylar3/mylar/config.ini", text=ini, owner="1000:1000", kept_by="Mylar3")
+    """
+    if not path.startswith("/") or ":" not in owner or not text:
+        raise OperationValueError(f"seed_file needs an absolute path, a uid:gid owner and a text, got {path!r}, "
+                                  f"{owner!r}")
+    if host.get_fact(File, path=path):
+        host.noop(f"{path} exists ({kept_by} keeps it)")
+        return
+    uid, gid = owner.split(":")
+    yield StringCommand(f"install -d -o {uid} -g {gid} -m 750 {shlex.quote(posixpath.dirname(path))}")
+    yield FileUploadCommand(StringIO(text), path, remote_temp_filename=host.get_temp_filename(path))
+    yield StringCommand(f"chown {owner} {shlex.quote(path)} && chmod 600 {shlex.quote(path)}")

@@ -5,6 +5,8 @@ stops with a clear message (without retrying) on a wrong password."""
 
 from __future__ import annotations
 
+import configparser
+
 import pytest
 import requests
 import yaml
@@ -121,7 +123,8 @@ def test_servarr_apps_are_linked_to_qbittorrent_and_prowlarr(wired, secrets):
     prowlarr = fake("prowlarr")
     assert prowlarr["invalid"] == []
     apps = {a["name"]: {f["name"]: f["value"] for f in a["fields"]} for a in prowlarr["state"]["applications"]}
-    assert sorted(apps) == ["Lidarr", "Radarr", "Sonarr"]
+    assert sorted(apps) == ["Lidarr", "Mylar3", "Radarr", "Sonarr"]
+    assert apps["Mylar3"]["baseUrl"] == "http://mylar3:8090" and apps["Mylar3"]["apiKey"] == secrets["mylar3_api_key"]
     assert apps["Sonarr"]["baseUrl"] == "http://sonarr:8989" and apps["Sonarr"]["prowlarrUrl"] == "http://gluetun:9696"
     assert apps["Radarr"]["apiKey"] == secrets["radarr_api_key"]
 
@@ -280,3 +283,14 @@ def test_homepage_lists_the_services_and_names_its_widgets_keys_without_holding_
     # Homepage gets the values from its environment, out of its 0600 env file.
     assert ssh(GUEST, "docker exec homepage printenv HOMEPAGE_VAR_SONARR_KEY").strip() == secrets["sonarr_api_key"]
     assert ssh(GUEST, "stat -c %a /opt/mediabox/env/homepage.env").strip() == "600"
+
+
+def test_mylar3_is_seeded_with_its_key_and_qbittorrent_before_its_first_start(wired, secrets):
+    ini = "/appdata/mylar3/mylar/config.ini"
+    assert ssh(GUEST, f"stat -c '%a %u' {ini}").split() == ["600", "1000"]
+    config = configparser.ConfigParser()
+    config.read_string(ssh(GUEST, f"cat {ini}"))
+    assert config["API"]["api_key"] == secrets["mylar3_api_key"] and config["API"]["api_enabled"] == "True"
+    assert config["Client"]["torrent_downloader"] == "5"
+    assert config["qBittorrent"]["qbittorrent_host"] == "http://gluetun:8080"
+    assert config["qBittorrent"]["qbittorrent_label"] == "comics"
