@@ -96,6 +96,18 @@ def deploy(data: dict | None = None, *extra: str, timeout: int = 900) -> Deploy:
     return Deploy(done.returncode, done.stdout + done.stderr)
 
 
+def files_holding(host_name: str, values: list[str], paths: str) -> list[str]:
+    """The files under paths (on a lab host) that hold any of the values; the values go over ssh's stdin,
+    never into a file or a command line there."""
+    done = subprocess.run(
+        ["ssh", "-i", SSH_KEY, "-o", f"UserKnownHostsFile={KNOWN_HOSTS}", "-o", "StrictHostKeyChecking=yes",
+         "-o", "BatchMode=yes", f"root@{LAB_HOSTS[host_name]}",
+         f"grep -rlF -f /dev/stdin {paths} 2>/dev/null; true"],
+        input="\n".join(values) + "\n", capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
 def ssh(host_name: str, command: str, timeout: int = 60) -> str:
     done = subprocess.run(
         ["ssh", "-i", SSH_KEY, "-o", f"UserKnownHostsFile={KNOWN_HOSTS}", "-o", "StrictHostKeyChecking=yes",

@@ -15,7 +15,7 @@ import lab.topology as topology
 from mediabox.jellyfin import Connection as JellyfinConnection
 from mediabox.qbt import Connection
 from tests.conftest import write_secrets
-from tests.lab.conftest import deploy, ssh
+from tests.lab.conftest import deploy, files_holding, ssh
 
 GUEST = topology.DOCKER_GUEST["name"]
 STAGES = {"stages": "host,guests,docker,stack,wire"}
@@ -294,3 +294,16 @@ def test_mylar3_is_seeded_with_its_key_and_qbittorrent_before_its_first_start(wi
     assert config["Client"]["torrent_downloader"] == "5"
     assert config["qBittorrent"]["qbittorrent_host"] == "http://gluetun:8080"
     assert config["qBittorrent"]["qbittorrent_label"] == "comics"
+
+
+def test_no_secret_in_debug_output_or_in_any_file_but_the_env_files(wired, secrets):
+    (client,) = arr_api("sonarr", secrets, "GET", "/downloadclient")
+    arr_api("sonarr", secrets, "DELETE", f"/downloadclient/{client['id']}")
+    debug = deploy(WIRE, "--debug")  # a run that writes, with pyinfra's most verbose output
+    assert debug.changed("Sonarr download client"), debug.output[-4000:]
+    values = [value for value in secrets.values() if isinstance(value, str) and len(value) >= 8]
+    assert not [value for value in values if value in debug.output + wired.output]
+    # Outside the apps' own data (/appdata: their configs and databases), only the 0600 env files hold them.
+    found = files_holding(GUEST, values, "/opt/mediabox /etc /root /tmp /var/log /var/tmp")
+    assert found and all(path.startswith("/opt/mediabox/env/") and path.endswith(".env") for path in found), found
+    assert {ssh(GUEST, f"stat -c %a {path}").strip() for path in found} == {"600"}
