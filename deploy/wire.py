@@ -130,7 +130,7 @@ def _seerr(run: Run, s: Settings, jellyfin_connection: jellyfin.Connection) -> N
     jellyfin_svc = SERVICES["jellyfin"]
     seerr_ops.media_server(name="Seerr linked to Jellyfin", seerr=connection, jellyfin=jellyfin_connection,
                            hostname=jellyfin_svc.internal_host, port=jellyfin_svc.inner_port)
-    seerr_ops.libraries(name="Seerr libraries", seerr=connection,
+    seerr_ops.libraries(name="Seerr libraries", seerr=connection, jellyfin=jellyfin_connection,
                         names=[name for name, (kind, _) in JELLYFIN_LIBRARIES.items() if kind in ("movies", "tvshows")])
     extras = {"sonarr": {"enableSeasonFolders": True}, "radarr": {"minimumAvailability": SEERR_MINIMUM_AVAILABILITY}}
     for kind, extra in extras.items():

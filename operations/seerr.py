@@ -50,25 +50,28 @@ def _link(seerr: Connection, jellyfin: jellyfin_api.Connection, hostname: str, p
 
 @operation()
 @deferred_while_down
-def libraries(seerr: Connection, names: list[str]):
+def libraries(seerr: Connection, jellyfin: jellyfin_api.Connection, names: list[str]):
     """
-    Ensure Seerr watches exactly these Jellyfin libraries: it reads them from Jellyfin, then enables these by
-    id (Seerr's library call disables every library it is not given, so it is never made without ids).
+    Ensure Seerr watches exactly these Jellyfin libraries, by their current ids in Jellyfin (a library
+    made again in Jellyfin has a new id): Seerr reads them from Jellyfin, then enables these by id (its
+    library call disables every library it is not given, so it is never made without ids).
 
     + seerr: Seerr's connection
+    + jellyfin: Jellyfin's connection, to read the libraries' ids
     + names: Jellyfin library names (movies and shows only: Seerr offers no other kind), e.g. ``["Movies"]``
 
     **Example:**
 
     .. code:: python
 
-        seerr.libraries(seerr=connection, names=["Movies", "Shows"])
+        seerr.libraries(seerr=connection, jellyfin=jellyfin_connection, names=["Movies", "Shows"])
     """
     if not names:
         raise OperationValueError("libraries needs at least one library name")
     seerr.require_linked()
-    current = seerr.get("/settings/jellyfin").get("libraries", [])
-    if sorted(lib["name"] for lib in current if lib["enabled"]) == sorted(names):
+    in_jellyfin = {lib["Name"]: lib["ItemId"] for lib in jellyfin.get("/Library/VirtualFolders")}
+    enabled = {lib["name"]: lib["id"] for lib in seerr.get("/settings/jellyfin").get("libraries", []) if lib["enabled"]}
+    if enabled == {name: in_jellyfin.get(name) for name in names}:
         host.noop(f"Seerr watches the libraries {', '.join(names)}")
         return
     yield AppCommand(_enable_libraries, (seerr, sorted(names)), {})

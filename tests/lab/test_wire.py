@@ -146,7 +146,7 @@ def test_servarr_drift_is_healed_in_one_run(wired, secrets):
     lidarr_app = next(a for a in arr_api("prowlarr", secrets, "GET", "/applications") if a["name"] == "Lidarr")
     arr_api("prowlarr", secrets, "DELETE", f"/applications/{lidarr_app['id']}")
     jellyfin = JellyfinConnection(f"http://{topology.DOCKER_GUEST['ip']}:8096", "admin", secrets["jellyfin_password"])
-    jellyfin.delete("/Library/VirtualFolders", name="Music")
+    jellyfin.delete("/Library/VirtualFolders", name="Shows")  # made again with a new id, which Seerr must follow
     seerr = f"http://{topology.DOCKER_GUEST['ip']}:5055/api/v1/settings/radarr"
     (radarr_in_seerr,) = requests.get(seerr, headers={"X-Api-Key": secrets["seerr_api_key"]}, timeout=10).json()
     requests.delete(f"{seerr}/{radarr_in_seerr['id']}", headers={"X-Api-Key": secrets["seerr_api_key"]},
@@ -158,11 +158,13 @@ def test_servarr_drift_is_healed_in_one_run(wired, secrets):
     healed = deploy(WIRE)
     assert healed.returncode == 0, healed.output[-4000:]
     for operation in ("Sonarr download client", "Radarr root folder", "Prowlarr application Lidarr",
-                      "Lidarr imports by hard link", "Jellyfin libraries", "Seerr sends requests to Radarr"):
+                      "Lidarr imports by hard link", "Jellyfin libraries", "Seerr libraries",
+                      "Seerr sends requests to Radarr"):
         assert healed.changed(operation), (operation, healed.output[-4000:])
     assert {app: writes()[app] - before[app] for app in FAKED_PORTS} == {
-        "sonarr": 1, "radarr": 1, "lidarr": 1, "prowlarr": 1, "jellyfin": 1, "seerr": 1, "audiobookshelf": 0}
-    assert "Music" in [library["Name"] for library in jellyfin.get("/Library/VirtualFolders")]
+        "sonarr": 1, "radarr": 1, "lidarr": 1, "prowlarr": 1, "jellyfin": 1, "seerr": 3, "audiobookshelf": 0}
+    shows = next(lib["ItemId"] for lib in jellyfin.get("/Library/VirtualFolders") if lib["Name"] == "Shows")
+    assert shows in [lib["id"] for lib in fake("seerr")["state"]["jellyfin"]["libraries"] if lib["enabled"]]
     assert deploy(WIRE).changed_nothing
 
 
