@@ -16,7 +16,11 @@ def test_deploy_twice_second_run_changes_nothing(lab):
     assert "btrfs RAID1 pool" in second.results and "Container 200 (lab-docker)" in second.results
     for stage in NOT_BUILT:
         assert f"stage {stage}: not built yet" in second.output
-    assert "stage wire: the *arr apps" in second.output and "qBittorrent categories" in second.results
+    assert "stage wire: autobrr: not built yet" in second.output
+    for operation in ("qBittorrent categories", "Sonarr download client", "Prowlarr application Radarr",
+                      "Jellyfin libraries", "Seerr libraries", "Audiobookshelf libraries",
+                      "Homepage services and widgets"):
+        assert operation in second.results, operation
 
 
 def test_one_stage_alone(lab):

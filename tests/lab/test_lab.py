@@ -59,7 +59,9 @@ def test_registry_serves_the_lab_images_with_healthchecks(lab):
         config = registry_get(f"/v2/{repository}/blobs/{manifest['config']['digest']}")["config"]
         assert config["Healthcheck"]["Test"][0] in ("CMD", "CMD-SHELL") and config["Healthcheck"]["Retries"] == 3
         configs[name] = config
-    assert set(configs) == {"qbittorrent", "redis", "standin"}
+    assert set(configs) == {"qbittorrent", "redis", "appfake", "standin"}
     env = dict(item.split("=", 1) for item in configs["standin"]["Env"])
     assert {"8989", "8096"} <= set(env["STANDIN_PORTS"].split(","))
     assert "WEBUI_PORT=8080" in configs["qbittorrent"]["Env"]
+    assert configs["appfake"]["Entrypoint"] == ["python3", "-m", "fakes"]
+    assert "MEDIABOX_SPECS=/opt/appfake/specs" in configs["appfake"]["Env"]
