@@ -45,19 +45,23 @@ def preparing() -> bool:
 
 
 def deferred_while_down(body):
-    """For an operation body that talks to an app: an app down at prepare means "will change"."""
+    """For an operation body that talks to an app: an app down at prepare means "will change"; an AppError
+    (a wrong key, an app that never answers) becomes a command that fails with its message, which pyinfra
+    then prints alone instead of a greenlet's traceback."""
     @functools.wraps(body)
     def wrapper(*args, **kwargs):
         try:
             yield from body(*args, **kwargs)
         except NotUpYet as down:
-            yield AppCommand(_planned, (str(down),), {})
+            yield AppCommand(_fail, (f"{down}: it was down while pyinfra prepared, and the operation should have "
+                                     "read it again at execute",), {})
+        except AppError as error:
+            yield AppCommand(_fail, (str(error),), {})
     return wrapper
 
 
-def _planned(reason: str) -> None:
-    raise AppError(f"{reason}: it was down while pyinfra prepared, and the operation should have read it again "
-                   "at execute")
+def _fail(message: str) -> None:
+    raise AppError(message)
 
 
 def wait_ready(session, probe_url: str, title: str, url: str, timeout_s: int, container: str) -> None:

@@ -77,9 +77,11 @@ APPLICATIONS = {
 }
 
 
-def _field(order: int, name: str, value, kind: str = "textbox", privacy: str = "normal") -> dict:
-    return {"order": order, "name": name, "label": name, "value": value, "type": kind, "advanced": False,
-            "privacy": privacy, "isFloat": False}
+def _field(order: int, name: str, value, kind: str = "textbox", level: str = "normal", privacy: bool = True) -> dict:
+    """A provider's field; apps from before fields had a privacy level (Readarr) have no `privacy` key."""
+    field = {"order": order, "name": name, "label": name, "value": value, "type": kind, "advanced": False,
+             "privacy": level, "isFloat": False}
+    return field if privacy else {k: v for k, v in field.items() if k != "privacy"}
 
 
 def qbittorrent_template(profile: Profile) -> dict:
@@ -92,13 +94,13 @@ def qbittorrent_template(profile: Profile) -> dict:
             "removeFailedDownloads": True, "name": "", "implementationName": "qBittorrent",
             "implementation": "QBittorrent", "configContract": "QBittorrentSettings",
             "infoLink": f"https://wiki.servarr.com/{profile.title.lower()}/supported#qbittorrent", "tags": [],
-            "fields": [_field(i, *item) for i, item in enumerate(fields)]}
+            "fields": [_field(i, *item, privacy=profile.masks) for i, item in enumerate(fields)]}
 
 
 def application_template(implementation: str) -> dict:
     _, categories = APPLICATIONS[implementation]
     fields = [_field(0, "prowlarrUrl", "http://localhost:9696"), _field(1, "baseUrl", "http://localhost:8989"),
-              _field(2, "apiKey", None, privacy="apiKey"), _field(3, "syncCategories", categories, "select")]
+              _field(2, "apiKey", None, level="apiKey"), _field(3, "syncCategories", categories, "select")]
     return {"name": "", "syncLevel": "fullSync", "implementationName": implementation,
             "implementation": implementation, "configContract": f"{implementation}Settings",
             "infoLink": f"https://wiki.servarr.com/prowlarr/supported#{implementation.lower()}", "tags": [],

@@ -78,6 +78,7 @@ def test_wrong_password_stops_with_the_fix_and_no_retry(wired, secrets, tmp_path
     assert result.returncode != 0
     assert f"qBittorrent at {URL} refuses user admin" in result.output and "Nothing was retried" in result.output
     assert "not-the-password" not in result.output
+    assert "Traceback" not in result.output
 
 
 # ---------------------------------------------------------------------------------------------- Servarr apps
@@ -191,6 +192,7 @@ def test_a_wrong_stored_api_key_names_the_app_and_the_fix(wired, secrets, tmp_pa
     assert f"Sonarr at http://{topology.DOCKER_GUEST['ip']}:8989 refuses the API key in the secrets file" \
         in result.output
     assert "f" * 32 not in result.output
+    assert "Traceback" not in result.output
 
 
 def test_an_app_answering_500_is_retried_a_bounded_time_then_named(wired, secrets):
@@ -203,6 +205,7 @@ def test_an_app_answering_500_is_retried_a_bounded_time_then_named(wired, secret
     assert result.returncode != 0
     assert "Radarr at" in result.output and "still failed with 500 after 10 s" in result.output
     assert "docker logs radarr" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_an_app_that_never_answers_is_a_bounded_wait_and_named(wired):
@@ -214,6 +217,7 @@ def test_an_app_that_never_answers_is_a_bounded_wait_and_named(wired):
     assert result.returncode != 0
     assert "Lidarr at" in result.output and "did not answer within 10 s" in result.output
     assert "docker logs lidarr" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_an_app_not_up_yet_while_pyinfra_prepares_is_planned_not_awaited(wired):
@@ -247,6 +251,7 @@ def test_a_wrong_jellyfin_password_names_the_user_and_the_fix(wired, secrets, tm
     assert result.returncode != 0
     assert "Jellyfin at" in result.output and "refuses user admin" in result.output
     assert "not-the-password" not in result.output
+    assert "Traceback" not in result.output
 
 
 def test_seerr_is_linked_to_jellyfin_with_its_libraries_and_sends_requests_to_sonarr_and_radarr(wired, secrets):
@@ -309,3 +314,24 @@ def test_no_secret_in_debug_output_or_in_any_file_but_the_env_files(wired, secre
     found = files_holding(GUEST, values, "/opt/mediabox /etc /root /tmp /var/log /var/tmp")
     assert found and all(path.startswith("/opt/mediabox/env/") and path.endswith(".env") for path in found), found
     assert {ssh(GUEST, f"stat -c %a {path}").strip() for path in found} == {"600"}
+
+
+def test_readarr_opted_in_gets_its_key_from_a_seeded_config_xml_and_is_wired(wired, secrets):
+    """Readarr (retired upstream, opt-in) reads no key from its environment: its config.xml is seeded."""
+    with_readarr = {"readarr_enabled": True}
+    ssh(GUEST, "rm -rf /appdata/readarr/*")  # a Readarr that never ran (an earlier run of this test may have left one)
+    try:
+        first = deploy({**STAGES, **with_readarr})
+        assert first.returncode == 0, first.output[-6000:]
+        assert first.changed("Readarr config.xml seeded before its first start")
+        assert ssh(GUEST, "stat -c '%a %u' /appdata/readarr/config.xml").split() == ["600", "1000"]
+        state = requests.get(f"http://{topology.DOCKER_GUEST['ip']}:8787/__fake/state", timeout=10).json()
+        assert state["invalid"] == [], state["invalid"]
+        (folder,) = state["state"]["rootfolder"]
+        assert folder["path"] == "/data/media/books" and folder["defaultQualityProfileId"] == 1  # "eBook"
+        (client,) = state["state"]["downloadclient"]
+        assert {f["name"]: f["value"] for f in client["fields"]}["musicCategory"] == "books"
+        assert "Readarr" in [app["name"] for app in fake("prowlarr")["state"]["applications"]]
+        assert deploy({**WIRE, **with_readarr}).changed_nothing
+    finally:
+        assert deploy(STAGES).returncode == 0  # Readarr's container goes again; its appdata stays
