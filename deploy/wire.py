@@ -32,8 +32,8 @@ JELLYFIN_LIBRARIES = {"Movies": ("movies", "/data/media/movies"), "Shows": ("tvs
 HARDWARE_DECODING = ["h264", "hevc", "mpeg2video", "vc1", "vp8"]
 # Audiobookshelf's libraries: name -> (media type, folder in its container).
 AUDIOBOOKSHELF_LIBRARIES = {"Audiobooks": ("book", "/audiobooks"), "Podcasts": ("podcast", "/podcasts")}
-# What Seerr asks Sonarr and Radarr for: a quality profile every fresh install has, and Radarr's release point.
-SEERR_PROFILE, SEERR_MINIMUM_AVAILABILITY = "HD-1080p", "released"
+# When Seerr has Radarr search for a requested movie: once it is released.
+SEERR_MINIMUM_AVAILABILITY = "released"
 
 
 def apply(run: Run, s: Settings) -> None:
@@ -138,7 +138,7 @@ def _seerr(run: Run, s: Settings, jellyfin_connection: jellyfin.Connection) -> N
             continue
         svc = SERVICES[kind]
         seerr_ops.server(name=f"Seerr sends requests to {svc.title}", seerr=connection, kind=kind,
-                         profile=SEERR_PROFILE,
+                         profile=s.seerr_quality_profile,
                          settings={"name": svc.title, "hostname": svc.internal_host, "port": svc.inner_port,
                                    "apiKey": run.secrets[f"{kind}_api_key"],
                                    "activeDirectory": f"/data/media/{arr.WIRED[kind].library}", **extra})

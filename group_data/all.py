@@ -207,6 +207,10 @@ apps_ready_timeout_s = 120
 qbittorrent_listen_port = 6881
 qbittorrent_vpn_interface = "tun0"
 
+# The quality profile Seerr asks Sonarr and Radarr for, by name (every fresh install has 'Any', 'SD',
+# 'HD-720p', 'HD-1080p', 'Ultra-HD'; a name neither app has stops the wiring with the names they have).
+seerr_quality_profile = "HD-1080p"
+
 # ---------------------------------------------------------------------------------------- services
 # True or False switches a service on or off; None follows the profile preset.
 

@@ -146,6 +146,7 @@ class _SettingsBase(BaseModel):
     qbittorrent_listen_port: int = _describe("a port, 1024 to 65535", ge=1024, le=65535)
     qbittorrent_vpn_interface: str = _describe("an interface name such as 'tun0' or 'wg0'",
                                                pattern=r"^[A-Za-z0-9_.-]{1,15}$")
+    seerr_quality_profile: str = _describe("a quality profile name such as 'HD-1080p'", min_length=1, max_length=64)
 
     # NAS guest
     nas_enabled: bool | None = _describe("True, False, or None (allowed with profile '16gb', not with '8gb')")

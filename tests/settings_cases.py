@@ -26,6 +26,8 @@ CASES = [
     Case("unknown-key", {"sonar_enabled": True}, "sonar_enabled", "did you mean 'sonarr_enabled'?"),
     Case("wrong-type", {"guest_cores": "four"}, "guest_cores",
          "set guest_cores to a number of CPU cores, 1 or more"),
+    Case("empty-seerr-profile", {"seerr_quality_profile": ""}, "seerr_quality_profile",
+         "set seerr_quality_profile to a quality profile name such as 'HD-1080p'"),
     Case("ip-outside-subnet", {"service_ips": {"sonarr": "172.21.0.10"}}, "service_ips['sonarr']",
          "use an address inside 172.20.0.0/16"),
     Case("ip-in-dynamic-range", {"service_ips": {"sonarr": "172.20.200.5"}}, "service_ips['sonarr']",
