@@ -1,9 +1,11 @@
-"""What the wiring shares across apps: its error, and operations planned before the apps run.
+"""What the wiring shares across apps: its error, bounded waits and retries, and operations planned before
+the apps run.
 
 Without -y, pyinfra runs every operation body once at prepare, before anything is changed, and again at
 execute. On a fresh box the apps are not up at prepare (the stack stage starts them later in the same run),
 so a connection refuses to wait then: it raises NotUpYet at once, and `deferred_while_down` turns that into
-one "will change" command. At execute the body runs again and reads, diffs and writes for real.
+one "will change" command. At execute the body runs again and reads, diffs and writes for real. An AppError
+is the user's message (a wrong key, an app that never answers): it is printed alone, never as a traceback.
 """
 
 from __future__ import annotations
@@ -62,6 +64,28 @@ def deferred_while_down(body):
 
 def _fail(message: str) -> None:
     raise AppError(message)
+
+
+SERVER_ERROR_WAIT_S = 30  # how long an app answering 5xx gets to recover (it may still be migrating its database)
+
+
+def send(session, method: str, url: str, shown: str, title: str, container: str, timeout_s: int, **kwargs):
+    """One API call: no answer is an AppError naming the app; a 5xx is retried for up to 30 s (never longer
+    than timeout_s), then an AppError with what to look at. Any other answer is returned as it is."""
+    wait_s = min(SERVER_ERROR_WAIT_S, timeout_s)
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            response = session.request(method, url, timeout=30, **kwargs)
+        except requests.RequestException as error:
+            raise AppError(f"{title}: {shown} got no answer ({error}). See `docker logs {container}` in the "
+                           "guest.") from None
+        if response.status_code < 500:
+            return response
+        if time.monotonic() >= deadline:
+            raise AppError(f"{title}: {shown} still failed with {response.status_code} after {wait_s} s: "
+                           f"{response.text[:300]}. See `docker logs {container}` in the guest.")
+        time.sleep(3)
 
 
 def wait_ready(session, probe_url: str, title: str, url: str, timeout_s: int, container: str) -> None:
@@ -130,13 +154,9 @@ class LoginApi:
 
     def _request(self, method: str, path: str, **kwargs):
         self._wait_ready()
-        try:
-            response = self._session.request(method, f"{self.url}{path}", timeout=30, **kwargs)
-        except requests.RequestException as error:
-            raise AppError(f"{self.title} at {self.url}: {method} {path} got no answer ({error}). See `docker logs "
-                           f"{self.container}` in the guest.") from None
+        response = send(self._session, method, f"{self.url}{path}", f"{method} {path}", f"{self.title} at {self.url}",
+                        self.container, self.ready_timeout_s, **kwargs)
         if response.status_code >= 400:
-            where = f" See `docker logs {self.container}` in the guest." if response.status_code >= 500 else ""
             raise AppError(f"{self.title} at {self.url}: {method} {path} failed with {response.status_code}: "
-                           f"{response.text[:300]}.{where}")
+                           f"{response.text[:300]}")
         return response.json() if response.content and "json" in response.headers.get("Content-Type", "") else None

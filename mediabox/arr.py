@@ -4,15 +4,13 @@ failing, and errors that name the app, the call and what to do."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import requests
 
-from mediabox.apps import AppError, wait_ready
+from mediabox.apps import AppError, send, wait_ready
 
 MASK = "********"  # what the apps send back instead of a stored password or key
-SERVER_ERROR_WAIT_S = 30  # how long an app answering 5xx gets to recover (it may still be migrating its database)
 
 
 @dataclass(frozen=True)
@@ -75,16 +73,8 @@ class Connection:
 
     def _request(self, method: str, path: str, refused_ok: bool = False, **kwargs):
         self._wait_ready()
-        deadline = time.monotonic() + min(SERVER_ERROR_WAIT_S, self.ready_timeout_s)
-        while True:
-            try:
-                response = self._session.request(method, f"{self.url}{self.base}{path}", timeout=30, **kwargs)
-            except requests.RequestException as error:
-                raise AppError(f"{self.title} at {self.url}: {method} {self.base}{path} got no answer ({error}). "
-                               f"See `docker logs {self.container}` in the guest.") from None
-            if response.status_code < 500 or time.monotonic() >= deadline:
-                break
-            time.sleep(3)
+        response = send(self._session, method, f"{self.url}{self.base}{path}", f"{method} {self.base}{path}",
+                        f"{self.title} at {self.url}", self.container, self.ready_timeout_s, **kwargs)
         if response.status_code in self.refusals:
             raise AppError(f"{self.title} at {self.url} refuses the API key in the secrets file. The stack seeds "
                            "it through the app's environment or config.xml; if the app was set up before, put its "
@@ -92,10 +82,6 @@ class Connection:
                            "restart it.")
         if response.status_code == 400 and refused_ok:
             return False
-        if response.status_code >= 500:
-            raise AppError(f"{self.title} at {self.url}: {method} {self.base}{path} still failed with "
-                           f"{response.status_code} after {min(SERVER_ERROR_WAIT_S, self.ready_timeout_s)} s: "
-                           f"{response.text[:300]}. See `docker logs {self.container}` in the guest.")
         if response.status_code >= 400:
             raise AppError(f"{self.title} at {self.url}: {method} {self.base}{path} failed with "
                            f"{response.status_code}: {response.text[:500]}")

@@ -3,7 +3,7 @@ session (a token from /login, sent as a Bearer token), with mediabox.apps' bound
 
 from __future__ import annotations
 
-from mediabox.apps import AppError, LoginApi, NotUpYet, Sealed, preparing
+from mediabox.apps import AppError, LoginApi, NotUpYet, Sealed, preparing, send
 
 
 class Connection(LoginApi):
@@ -23,8 +23,9 @@ class Connection(LoginApi):
                 raise NotUpYet(f"Audiobookshelf at {self.url} (it has no root user yet)")
             raise AppError(f"Audiobookshelf at {self.url} has no root user; the wire stage makes it first: see that "
                            "operation's output.")
-        response = self._session.post(f"{self.url}/login", timeout=30,
-                                      json={"username": self.username, "password": self._password})
+        response = send(self._session, "POST", f"{self.url}/login", "login", f"{self.title} at {self.url}",
+                        self.container, self.ready_timeout_s, json={"username": self.username,
+                                                                    "password": self._password})
         if response.status_code == 401:
             raise AppError(f"Audiobookshelf at {self.url} refuses user {self.username} with the password in the "
                            "secrets file (audiobookshelf_password). It was set only on a fresh server; set the same "

@@ -4,9 +4,7 @@
 
 from __future__ import annotations
 
-import requests
-
-from mediabox.apps import AppError, LoginApi, NotUpYet, Sealed, preparing
+from mediabox.apps import AppError, LoginApi, NotUpYet, Sealed, preparing, send
 
 CLIENT = 'MediaBrowser Client="mediabox", Device="pyinfra", DeviceId="mediabox-wiring", Version="1"'
 
@@ -35,12 +33,9 @@ class Connection(LoginApi):
                 raise NotUpYet(f"Jellyfin at {self.url} (its startup wizard is not done yet)")
             raise AppError(f"Jellyfin at {self.url} has not completed its startup wizard; the wire stage runs it "
                            "first: see that operation's output.")
-        try:
-            response = self._session.post(f"{self.url}/Users/AuthenticateByName", timeout=30,
-                                          json={"Username": self.username, "Pw": self._password})
-        except requests.RequestException as error:
-            raise AppError(f"Jellyfin at {self.url}: login got no answer ({error}). See `docker logs jellyfin` in "
-                           "the guest.") from None
+        response = send(self._session, "POST", f"{self.url}/Users/AuthenticateByName", "login",
+                        f"{self.title} at {self.url}", self.container, self.ready_timeout_s,
+                        json={"Username": self.username, "Pw": self._password})
         if response.status_code == 401:
             raise AppError(f"Jellyfin at {self.url} refuses user {self.username} with the password in the secrets "
                            "file (jellyfin_password). The wizard set it only on a fresh server; set the same "
