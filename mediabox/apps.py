@@ -88,6 +88,23 @@ def send(session, method: str, url: str, shown: str, title: str, container: str,
         time.sleep(3)
 
 
+def missing_libraries(title: str, fix_where: str, wanted: dict[str, tuple[str, str]],
+                      current: dict[str, tuple[str | None, list[str]]]) -> dict[str, tuple[str, str]]:
+    """The wanted libraries (name -> (kind, folder)) an app lacks, given what it has (lower-cased name ->
+    (kind, folders)). A library with the name but another kind or without the folder is reported, never
+    rebuilt: that would drop what the app knows of its media."""
+    for name, (kind, path) in wanted.items():
+        found = current.get(name.lower())
+        if not found:
+            continue
+        found_kind, folders = found[0], [folder.rstrip("/") for folder in found[1]]
+        if found_kind != kind or path.rstrip("/") not in folders:
+            raise AppError(f"{title}'s library {name!r} is a {found_kind} library of "
+                           f"{', '.join(folders) or 'no folder'}, not a {kind} library of {path}. Fix it in "
+                           f"{fix_where}, or delete it and run the deploy again.")
+    return {name: spec for name, spec in wanted.items() if name.lower() not in current}
+
+
 def wait_ready(session, probe_url: str, title: str, url: str, timeout_s: int, container: str) -> None:
     """Wait until probe_url answers 200: a bounded wait at execute, one look while preparing."""
     deadline = time.monotonic() + timeout_s

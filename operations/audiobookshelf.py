@@ -6,7 +6,7 @@ from __future__ import annotations
 from pyinfra import host
 from pyinfra.api import OperationValueError, operation
 
-from mediabox.apps import AppCommand, AppError, deferred_while_down
+from mediabox.apps import AppCommand, deferred_while_down, missing_libraries
 from mediabox.audiobookshelf import Connection
 
 # Each media type's metadata provider.
@@ -60,15 +60,9 @@ def libraries(audiobookshelf: Connection, wanted: dict[str, tuple[str, str]]):
     if not wanted or any(kind not in PROVIDERS or not path.startswith("/") for kind, path in wanted.values()):
         raise OperationValueError(f"libraries need a media type (book or podcast) and an absolute folder, got "
                                   f"{wanted!r}")
-    current = {lib["name"].lower(): lib for lib in audiobookshelf.get("/api/libraries")["libraries"]}
-    for name, (kind, path) in wanted.items():
-        found = current.get(name.lower())
-        folders = [folder["fullPath"].rstrip("/") for folder in found["folders"]] if found else []
-        if found and (found["mediaType"] != kind or path.rstrip("/") not in folders):
-            raise AppError(f"Audiobookshelf's library {name!r} is a {found['mediaType']} library of "
-                           f"{', '.join(folders) or 'no folder'}, not a {kind} library of {path}. Fix it in "
-                           "Audiobookshelf (Settings > Libraries), or delete it and run the deploy again.")
-    missing = {name: spec for name, spec in wanted.items() if name.lower() not in current}
+    current = {lib["name"].lower(): (lib["mediaType"], [folder["fullPath"] for folder in lib["folders"]])
+               for lib in audiobookshelf.get("/api/libraries")["libraries"]}
+    missing = missing_libraries("Audiobookshelf", "Audiobookshelf (Settings > Libraries)", wanted, current)
     if not missing:
         host.noop(f"Audiobookshelf has its libraries {', '.join(wanted)}")
         return

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pyinfra import host
 from pyinfra.api import OperationValueError, operation
 
-from mediabox.apps import AppCommand, AppError, deferred_while_down
+from mediabox.apps import AppCommand, deferred_while_down, missing_libraries
 from mediabox.jellyfin import Connection
 
 COLLECTION_TYPES = ("movies", "tvshows", "music", "musicvideos", "homevideos", "boxsets", "books", "mixed")
@@ -68,15 +68,9 @@ def libraries(jellyfin: Connection, wanted: dict[str, tuple[str, str]]):
     if not wanted or any(kind not in COLLECTION_TYPES or not path.startswith("/") for kind, path in wanted.values()):
         raise OperationValueError(f"libraries need a collection type ({', '.join(COLLECTION_TYPES)}) and an "
                                   f"absolute folder, got {wanted!r}")
-    current = {library["Name"].lower(): library for library in jellyfin.get("/Library/VirtualFolders")}
-    for name, (kind, path) in wanted.items():
-        found = current.get(name.lower())
-        if found and (found.get("CollectionType") != kind or path.rstrip("/") not in
-                      [location.rstrip("/") for location in found.get("Locations", [])]):
-            raise AppError(f"Jellyfin's library {name!r} is a {found.get('CollectionType')} library of "
-                           f"{', '.join(found.get('Locations', [])) or 'no folder'}, not a {kind} library of {path}. "
-                           "Fix it in Jellyfin's dashboard (Libraries), or delete it and run the deploy again.")
-    missing = {name: spec for name, spec in wanted.items() if name.lower() not in current}
+    current = {lib["Name"].lower(): (lib.get("CollectionType"), lib.get("Locations", []))
+               for lib in jellyfin.get("/Library/VirtualFolders")}
+    missing = missing_libraries("Jellyfin", "Jellyfin's dashboard (Libraries)", wanted, current)
     if not missing:
         host.noop(f"Jellyfin has its libraries {', '.join(wanted)}")
         return

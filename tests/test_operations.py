@@ -164,6 +164,11 @@ class RecordedSeerr(RecordedArr):
             raise AppError(f"Seerr at {self.url} is not linked to Jellyfin")
 
 
+# An operation's API connection parameter -> what plays it, from the case's recorded responses.
+RECORDED = {"api": RecordedApi, "app": RecordedArr, "jellyfin": RecordedJellyfin,
+            "audiobookshelf": RecordedAudiobookshelf, "seerr": RecordedSeerr, "qbt": RecordedQbt}
+
+
 def empty_state() -> State:
     """A State with a config and no hosts (State() alone skips init for an empty inventory)."""
     state = State()
@@ -207,18 +212,9 @@ def test_operation(case):
     module, name = case.parent.name.rsplit(".", 1)
     operation = getattr(importlib.import_module(f"operations.{module}"), name)
     fake = FakeHost(spec.get("facts", {}))
-    if "api" in inspect.signature(operation._inner).parameters:
-        spec.setdefault("kwargs", {})["api"] = RecordedApi(spec.get("api", {}))
-    if "app" in inspect.signature(operation._inner).parameters:
-        spec.setdefault("kwargs", {})["app"] = RecordedArr(spec.get("app", {}))
-    if "jellyfin" in inspect.signature(operation._inner).parameters:
-        spec.setdefault("kwargs", {})["jellyfin"] = RecordedJellyfin(spec.get("jellyfin", {}))
-    if "audiobookshelf" in inspect.signature(operation._inner).parameters:
-        spec.setdefault("kwargs", {})["audiobookshelf"] = RecordedAudiobookshelf(spec.get("audiobookshelf", {}))
-    if "seerr" in inspect.signature(operation._inner).parameters:
-        spec.setdefault("kwargs", {})["seerr"] = RecordedSeerr(spec.get("seerr", {}))
-    if "qbt" in inspect.signature(operation._inner).parameters:
-        spec.setdefault("kwargs", {})["qbt"] = RecordedQbt(spec.get("qbt", {}))
+    for parameter in inspect.signature(operation._inner).parameters:
+        if parameter in RECORDED:
+            spec.setdefault("kwargs", {})[parameter] = RECORDED[parameter](spec.get(parameter, {}))
     with ctx_state.use(empty_state()), ctx_host.use(fake):
         if "exception" in spec:
             with pytest.raises(OperationError) as raised:

@@ -23,7 +23,7 @@ import secrets
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .openapi import Refused, SpecFake, servarr_spec
 
@@ -43,7 +43,6 @@ class Profile:
     masks: bool = True
     library_profiles: bool = False  # root folders carry default quality and metadata profiles (Lidarr, Readarr)
     resources: tuple[str, ...] = ("downloadclient",)
-    extra: dict = field(default_factory=dict)
 
 
 PROFILES = {
