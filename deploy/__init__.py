@@ -65,11 +65,10 @@ def apt_proxy(settings: Settings) -> None:
         files.file(name="No apt proxy", path=path, present=False)
 
 
-def not_built(stage: str, issue: int, part: str = "") -> None:
-    """The one line an unbuilt stage (or part of one) prints per run."""
+def not_built(stage: str, issue: int) -> None:
+    """The one line an unbuilt stage prints per run."""
     inventory = ctx_inventory.get()
     said = inventory.__dict__.setdefault("_mediabox_said", set())
     if stage not in said:
         said.add(stage)
-        what = f"{part} not built yet" if part else "not built yet"
-        logger.info(f"    stage {stage}: {what} (issue #{issue}){'' if part else '; nothing to do'}")
+        logger.info(f"    stage {stage}: not built yet (issue #{issue}); nothing to do")

@@ -42,7 +42,7 @@ def apply(run: Run, s: Settings) -> None:
 
     services = sorted({svc.name for guest in guests for svc in guest.enabled_services()})
     owner = {"uid": s.guest_id_offset + s.puid, "gid": s.guest_id_offset + s.pgid, "mode": s.storage_mode}
-    storage.directories(name="Data tree", paths=layout.data_dirs(mount), inside=mount, **owner)
+    storage.directories(name="Data tree", paths=layout.data_dirs(mount, services), inside=mount, **owner)
     storage.directories(name="Appdata folders", paths=layout.appdata_dirs(mount, services), inside=mount, **owner)
     storage.hardlinks_work(name="Hard links from downloads into media", source=f"{mount}/data/downloads",
                            target=f"{mount}/data/media")

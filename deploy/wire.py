@@ -1,11 +1,13 @@
 """The wire stage: the apps configured and connected over their APIs, from this machine, each read, diffed
 and written only where it differs: qBittorrent first (its categories must exist before a Servarr app tests
 its client), then each Servarr app (root folder, hard links, qBittorrent client), then Prowlarr's
-applications (it tests each app, so they come after), then Jellyfin (wizard, libraries, transcoding), then
-Seerr (linked to Jellyfin, which makes its admin; its libraries; Sonarr and Radarr), then Audiobookshelf
-(root user, audiobook and podcast libraries), and last Homepage's services.yaml (a file in its appdata:
-links and widgets, the widgets' keys named, not written). Mylar3 is set up by its config.ini, seeded in the
-stack stage. Issue #6 goes on with autobrr."""
+applications (it tests each app, so they come after), then autobrr (its user, qBittorrent and the Servarr
+apps as its download clients), then Jellyfin (wizard, libraries, transcoding), then Seerr (linked to Jellyfin,
+which makes its admin; its libraries; Sonarr and Radarr), then Audiobookshelf (root user, audiobook and podcast
+libraries), then TubeArchivist's token, and last Homepage: its services.yaml (a file in its appdata: links and
+widgets, the widgets' keys named, not written), and its env file again, which now holds the API keys the apps
+made in this run (Jellyfin, Audiobookshelf, autobrr, TubeArchivist: each kept in the secrets file). Mylar3 is
+set up by its config.ini, seeded in the stack stage."""
 
 from __future__ import annotations
 
@@ -14,15 +16,17 @@ from io import StringIO
 from pyinfra import host
 from pyinfra.operations import files
 
-from deploy import not_built
-from mediabox import arr, audiobookshelf, compose, homepage, jellyfin, layout, qbt, seerr
+from deploy import stack
+from mediabox import arr, audiobookshelf, autobrr, compose, homepage, jellyfin, layout, qbt, seerr, tubearchivist
 from mediabox.catalog import SERVICES
 from mediabox.run import Run
 from mediabox.settings import Settings
+from operations import apps as app_ops
 from operations import arr as servarr
 from operations import audiobookshelf as audiobookshelf_ops
+from operations import autobrr as autobrr_ops
+from operations import docker, qbittorrent
 from operations import jellyfin as jellyfin_ops
-from operations import qbittorrent
 from operations import seerr as seerr_ops
 
 # Jellyfin's libraries: name -> (collection type, folder in its container).
@@ -34,6 +38,8 @@ HARDWARE_DECODING = ["h264", "hevc", "mpeg2video", "vc1", "vp8"]
 AUDIOBOOKSHELF_LIBRARIES = {"Audiobooks": ("book", "/audiobooks"), "Podcasts": ("podcast", "/podcasts")}
 # When Seerr has Radarr search for a requested movie: once it is released.
 SEERR_MINIMUM_AVAILABILITY = "released"
+# The name of the API key mediabox makes in the apps that make their own (Jellyfin, Audiobookshelf, autobrr).
+KEY_LABEL = "mediabox"
 
 
 def apply(run: Run, s: Settings) -> None:
@@ -44,16 +50,19 @@ def apply(run: Run, s: Settings) -> None:
     apps = {name: _servarr(run, s, name, wiring) for name, wiring in arr.WIRED.items() if s.enabled(name)}
     if s.enabled("prowlarr"):
         _prowlarr(run, s, apps)
+    if s.enabled("autobrr"):
+        _autobrr(run, s, apps)
     if s.enabled("jellyfin"):
         jellyfin_connection = _jellyfin(run, s)
         if s.enabled("seerr"):
             _seerr(run, s, jellyfin_connection)
     if s.enabled("audiobookshelf"):
         _audiobookshelf(run, s)
+    if s.enabled("tubearchivist"):  # its user is made by TubeArchivist itself, from TA_USERNAME and TA_PASSWORD
+        _api_key(run, "tubearchivist", tubearchivist.Connection(
+            _url(s, "tubearchivist"), s.apps_admin_user, run.secrets["tubearchivist_password"], s.apps_ready_timeout_s))
     if s.enabled("homepage"):
-        files.put(name="Homepage services and widgets", src=StringIO(homepage.services_yaml(s)),
-                  dest=f"{compose.APPDATA}/homepage/services.yaml", mode="644")  # Homepage only reads it
-    not_built("wire", issue=6, part="autobrr:")
+        _homepage(run, s)
 
 
 def _url(s: Settings, name: str) -> str:
@@ -75,7 +84,8 @@ def _qbittorrent(run: Run, s: Settings) -> None:
         wanted["current_network_interface"] = s.qbittorrent_vpn_interface
     qbittorrent.preferences(name="qBittorrent preferences", qbt=connection, wanted=wanted)
     qbittorrent.categories(name="qBittorrent categories", qbt=connection,
-                           wanted={name: f"/data/downloads/complete/{name}" for name in layout.CATEGORIES})
+                           wanted={name: f"/data/downloads/complete/{name}"
+                                   for name in layout.categories([svc.name for svc in s.enabled_services()])})
 
 
 def _servarr(run: Run, s: Settings, name: str, wiring: arr.Wiring) -> arr.Connection:
@@ -112,6 +122,34 @@ def _prowlarr(run: Run, s: Settings, apps: dict[str, arr.Connection]) -> None:
                             top={"syncLevel": "fullSync"})
 
 
+def _autobrr(run: Run, s: Settings, apps: dict[str, arr.Connection]) -> None:
+    connection = autobrr.Connection(_url(s, "autobrr"), s.apps_admin_user, run.secrets["autobrr_password"],
+                                    s.apps_ready_timeout_s)
+    autobrr_ops.user(name="autobrr user", autobrr=connection)
+    _api_key(run, "autobrr", connection)
+    if s.enabled("qbittorrent"):
+        qbittorrent_svc = SERVICES["qbittorrent"]
+        # Both behind the VPN share gluetun's network namespace: qBittorrent is on autobrr's own loopback.
+        host_name = "127.0.0.1" if SERVICES["autobrr"].vpn and qbittorrent_svc.vpn else qbittorrent_svc.internal_host
+        autobrr_ops.download_client(
+            name="autobrr download client qBittorrent", autobrr=connection, label="qBittorrent",
+            wanted={"type": "QBITTORRENT", "enabled": True, "host": f"http://{host_name}",
+                    "port": qbittorrent_svc.inner_port, "tls": False, "username": s.apps_admin_user,
+                    "password": run.secrets["qbittorrent_password"]})
+    for name in apps:
+        svc = SERVICES[name]
+        autobrr_ops.download_client(
+            name=f"autobrr download client {svc.title}", autobrr=connection, label=svc.title,
+            wanted={"type": name.upper(), "enabled": True, "host": svc.internal_url,
+                    "settings": {"apikey": run.secrets[f"{name}_api_key"]}})
+
+
+def _api_key(run: Run, name: str, connection) -> None:
+    """The API key an app makes itself, kept in the secrets file as <name>_api_key (Homepage's widget uses it)."""
+    app_ops.api_key(name=f"{SERVICES[name].title} API key in the secrets file", app=connection, label=KEY_LABEL,
+                    secret=f"{name}_api_key", secrets=run.secrets)
+
+
 def _jellyfin(run: Run, s: Settings) -> jellyfin.Connection:
     connection = jellyfin.Connection(_url(s, "jellyfin"), s.apps_admin_user, run.secrets["jellyfin_password"],
                                      s.apps_ready_timeout_s)
@@ -122,6 +160,7 @@ def _jellyfin(run: Run, s: Settings) -> jellyfin.Connection:
         wanted |= {"VaapiDevice": "/dev/dri/renderD128", "EnableHardwareEncoding": True,
                    "HardwareDecodingCodecs": HARDWARE_DECODING, "EnableDecodingColorDepth10Hevc": True}
     jellyfin_ops.encoding(name=f"Jellyfin transcoding ({s.jellyfin_hwaccel})", jellyfin=connection, wanted=wanted)
+    _api_key(run, "jellyfin", connection)
     return connection
 
 
@@ -151,3 +190,16 @@ def _audiobookshelf(run: Run, s: Settings) -> None:
     audiobookshelf_ops.root_user(name="Audiobookshelf root user", audiobookshelf=connection)
     audiobookshelf_ops.libraries(name="Audiobookshelf libraries", audiobookshelf=connection,
                                  wanted=AUDIOBOOKSHELF_LIBRARIES)
+    _api_key(run, "audiobookshelf", connection)
+
+
+def _homepage(run: Run, s: Settings) -> None:
+    files.put(name="Homepage services and widgets", src=StringIO(homepage.services_yaml(s)),
+              dest=f"{compose.APPDATA}/homepage/services.yaml", mode="644")  # Homepage only reads it
+    # Rendered again when this operation runs, after the keys above were kept: on a run that made one, Homepage's
+    # env file differs and Homepage alone is recreated (it keeps no data: no snapshot of appdata is needed).
+    homepage_svc = SERVICES["homepage"]
+    docker.service_env(name="Homepage has the keys the apps made", path=s.stack_dir, service=homepage_svc.host_name,
+                       text=lambda: stack.plan(run, host.name)[0].env_files.get(
+                           f"{compose.ENV_DIR}/{homepage_svc.host_name}.env"),
+                       timeout_s=s.stack_health_timeout_s)

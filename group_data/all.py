@@ -197,6 +197,8 @@ jellyfin_hwaccel = "qsv"
 
 # The admin user the engine makes in every app that has users (qBittorrent, Jellyfin, Audiobookshelf,
 # autobrr, TubeArchivist); each one's password is generated into the secrets file (<app>_password).
+# The apps that make their own API keys (Jellyfin, Audiobookshelf, autobrr, TubeArchivist) get one named
+# "mediabox", kept in the same file as <app>_api_key for Homepage's widgets.
 apps_admin_user = "admin"
 
 # How long the wiring waits for an app's API to answer before it stops with what to check.
@@ -223,7 +225,7 @@ radarr_enabled = None  # movies, port 7878
 lidarr_enabled = None  # music, port 8686
 readarr_enabled = False  # books: retired upstream in 2025, opt-in only, port 8787
 mylar3_enabled = None  # comics, port 8090
-whisparr_enabled = False  # adult content, opt-in, port 6969
+whisparr_enabled = False  # adult content, opt-in, port 6969; its own 'adult' category and media folder
 jellyfin_enabled = None  # media server, port 8096
 audiobookshelf_enabled = None  # audiobooks and podcasts, port 13378
 podgrab_enabled = False  # podcasts: unmaintained, Audiobookshelf replaces it, port 8480

@@ -37,7 +37,8 @@ proxmox = [
 
 
 # Apps played by the lab's spec-validating fakes (lab/fakes), on their own ports.
-_FAKED = ("sonarr", "radarr", "lidarr", "readarr", "prowlarr", "jellyfin", "seerr", "audiobookshelf")
+_FAKED = ("sonarr", "radarr", "lidarr", "readarr", "whisparr", "prowlarr", "jellyfin", "seerr", "audiobookshelf",
+          "autobrr", "tubearchivist")
 
 
 def _config_dir(name: str) -> str:
@@ -47,7 +48,7 @@ def _config_dir(name: str) -> str:
 
 def _stack() -> dict:
     """The lab's images, from its own registry, in place of the catalog's (which cannot be pulled here):
-    real qBittorrent and Redis, fakes of the apps that have an API spec, and for the rest a stand-in that
+    real qBittorrent and Redis, fakes of the apps the wiring talks to, and for the rest a stand-in that
     answers on the service's own port (the VPN stand-in holds the shared network namespace and a tun device)."""
     images = _lab.LAB_IMAGES
     real = {"qbittorrent": images["qbittorrent"], "tubearchivist_redis": images["redis"]}

@@ -198,7 +198,7 @@ def ensure_guest_storage():
     uid = gid = topology.IDMAP_BASE + 1000
     root = topology.GUEST_STORAGE_DIR
     made = []
-    for path in [root, *layout.appdata_dirs(root, list(SERVICES)), *layout.data_dirs(root)]:
+    for path in [root, *layout.appdata_dirs(root, list(SERVICES)), *layout.data_dirs(root, list(SERVICES))]:
         if not os.path.isdir(path):
             os.makedirs(path)
             made.append(path)

@@ -114,6 +114,9 @@ def appfake_files():
     fakes_dir = os.path.join(os.path.dirname(FILES_DIR), "fakes")
     files = [(f"{APPFAKE_DIR}/fakes/{name}", os.path.join(fakes_dir, name), 0o644)
              for name in sorted(os.listdir(fakes_dir)) if name.endswith(".py")]
+    # The specs written here for apps that publish none (each says what it was written from).
+    files += [(f"{APPFAKE_DIR}/fakes/specs/{name}", os.path.join(fakes_dir, "specs", name), 0o644)
+              for name in sorted(os.listdir(os.path.join(fakes_dir, "specs")))]
     files += [(f"{APPFAKE_DIR}/specs/{spec}", str(specs_dir() / spec), 0o644)
               for spec in sorted({profile.spec for profile in PROFILES.values()}
                                  | {module.SPEC for module in (audiobookshelf, jellyfin, seerr)})]

@@ -69,9 +69,12 @@ def _fail(message: str) -> None:
 SERVER_ERROR_WAIT_S = 30  # how long an app answering 5xx gets to recover (it may still be migrating its database)
 
 
-def send(session, method: str, url: str, shown: str, title: str, container: str, timeout_s: int, **kwargs):
+def send(session, method: str, url: str, shown: str, title: str, container: str, timeout_s: int,
+         answers: tuple[int, ...] = (), **kwargs):
     """One API call: no answer is an AppError naming the app; a 5xx is retried for up to 30 s (never longer
-    than timeout_s), then an AppError with what to look at. Any other answer is returned as it is."""
+    than timeout_s), then an AppError with what to look at. Any other answer is returned as it is, and so are
+    the 5xx statuses in `answers`, which are the app's answer to this call, not a failure (autobrr: 503 "a user
+    exists", 500 "the test failed")."""
     wait_s = min(SERVER_ERROR_WAIT_S, timeout_s)
     deadline = time.monotonic() + wait_s
     while True:
@@ -80,7 +83,7 @@ def send(session, method: str, url: str, shown: str, title: str, container: str,
         except requests.RequestException as error:
             raise AppError(f"{title}: {shown} got no answer ({error}). See `docker logs {container}` in the "
                            "guest.") from None
-        if response.status_code < 500:
+        if response.status_code < 500 or response.status_code in answers:
             return response
         if time.monotonic() >= deadline:
             raise AppError(f"{title}: {shown} still failed with {response.status_code} after {wait_s} s: "
@@ -155,13 +158,49 @@ class LoginApi:
         return self._authenticated("DELETE", path, params=params)
 
     def _authenticated(self, method: str, path: str, **kwargs):
+        self._logged_in_once()
+        return self._request(method, path, **kwargs)
+
+    def _logged_in_once(self) -> None:
         if not self._logged_in:
             self._log_in()
             self._logged_in = True
-        return self._request(method, path, **kwargs)
 
     def _log_in(self) -> None:
         raise NotImplementedError
+
+    def _require_setup(self, done: bool, missing: str) -> None:
+        """Before a login: the app's first-run setup (its user, its wizard) is done; while preparing, an app not
+        set up yet is one the wire stage sets up first in this run."""
+        if done:
+            return
+        if preparing():
+            raise NotUpYet(f"{self.title} at {self.url} ({missing})")
+        raise AppError(f"{self.title} at {self.url}: {missing}; the wire stage sets that up first: see that "
+                       "operation's output.")
+
+    def _password_login(self, path: str, body: dict, refused: int, when_set: str, where: str):
+        """POST the user's name and password (body, in the app's field names) to its login, once: apps limit
+        attempts. A refusal (status `refused`) names the user, the secrets file's entry and where to set the
+        password. Returns the answer."""
+        self._wait_ready()
+        response = send(self._session, "POST", f"{self.url}{path}", "login", f"{self.title} at {self.url}",
+                        self.container, self.ready_timeout_s, json=body)
+        if response.status_code == refused:
+            raise AppError(f"{self.title} at {self.url} refuses user {self.username} with the password in the "
+                           f"secrets file ({self.container}_password). {when_set}; set the same password in {where}, "
+                           "or change the secrets file. Nothing was retried.")
+        if response.status_code >= 400:
+            raise AppError(f"{self.title} at {self.url}: login failed with {response.status_code}: "
+                           f"{response.text[:300]}")
+        return response
+
+    def _accepts(self, path: str, headers: dict) -> bool:
+        """Whether a GET of path answers 200 with these headers: another credential than the session's (an API
+        key), checked with one call."""
+        self._wait_ready()
+        return send(self._session, "GET", f"{self.url}{path}", f"GET {path}", f"{self.title} at {self.url}",
+                    self.container, self.ready_timeout_s, headers=headers).status_code == 200
 
     def _wait_ready(self) -> None:
         if not self._ready:

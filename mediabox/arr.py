@@ -36,6 +36,8 @@ WIRED = {
     "readarr": Wiring("v1", "musicCategory", "books", "books", "Readarr",
                       {"quality_profile": "eBook", "metadata_profile": "Standard", "monitor": "all",
                        "new_items": "all"}, key_from_env=False),
+    # Whisparr v2 forks Sonarr v3: a TV-shaped client, its own opt-in category and library (mediabox.layout).
+    "whisparr": Wiring("v3", "tvCategory", "adult", "adult", "Whisparr", key_from_env=False),
 }
 
 

@@ -1,9 +1,10 @@
 """Audiobookshelf's API: its public status, the root user made on first start, then the root user's
-session (a token from /login, sent as a Bearer token), with mediabox.apps' bounded waits and errors."""
+session (a token from /login, sent as a Bearer token), with mediabox.apps' bounded waits and errors; and its
+API keys (2.26 and later), which it shows only once, when it makes one."""
 
 from __future__ import annotations
 
-from mediabox.apps import AppError, LoginApi, NotUpYet, Sealed, preparing, send
+from mediabox.apps import LoginApi, Sealed
 
 
 class Connection(LoginApi):
@@ -17,21 +18,26 @@ class Connection(LoginApi):
         self._request("POST", "/init", json=Sealed({"newRoot": {"username": self.username,
                                                                 "password": self._password}}))
 
+    def accepts_key(self, key: str) -> bool:
+        return self._accepts("/api/libraries", {"Authorization": f"Bearer {key}"})
+
+    def readable_key(self, label: str) -> None:
+        return None  # shown only when made
+
+    def make_key(self, label: str) -> str:
+        """A new active key for the root user named `label`; keys of that name made before, whose value is lost,
+        are deleted first."""
+        for old in self.get("/api/api-keys")["apiKeys"]:
+            if old["name"] == label:
+                self.delete(f"/api/api-keys/{old['id']}")
+        made = self.post("/api/api-keys", {"name": label, "userId": self._user_id, "isActive": True})
+        return made["apiKey"]["apiKey"]
+
     def _log_in(self) -> None:
-        if not self.status().get("isInit"):
-            if preparing():  # the root user operation runs first at execute
-                raise NotUpYet(f"Audiobookshelf at {self.url} (it has no root user yet)")
-            raise AppError(f"Audiobookshelf at {self.url} has no root user; the wire stage makes it first: see that "
-                           "operation's output.")
-        response = send(self._session, "POST", f"{self.url}/login", "login", f"{self.title} at {self.url}",
-                        self.container, self.ready_timeout_s, json={"username": self.username,
-                                                                    "password": self._password})
-        if response.status_code == 401:
-            raise AppError(f"Audiobookshelf at {self.url} refuses user {self.username} with the password in the "
-                           "secrets file (audiobookshelf_password). It was set only on a fresh server; set the same "
-                           "password in Audiobookshelf (Settings > Users), or change the secrets file. Audiobookshelf "
-                           "limits login attempts, so nothing was retried.")
-        if response.status_code >= 400:
-            raise AppError(f"Audiobookshelf at {self.url}: login failed with {response.status_code}: "
-                           f"{response.text[:300]}")
-        self._session.headers["Authorization"] = f"Bearer {response.json()['user']['token']}"
+        self._require_setup(self.status().get("isInit"), "it has no root user yet")
+        response = self._password_login("/login", {"username": self.username, "password": self._password}, 401,
+                                        "It was set only on a fresh server", "Audiobookshelf (Settings > Users)")
+        user = response.json()["user"]
+        self._user_id = user["id"]
+        # 2.26 and later give a short-lived accessToken; before, the user's token did for everything.
+        self._session.headers["Authorization"] = f"Bearer {user.get('accessToken') or user['token']}"

@@ -3,7 +3,7 @@
 Data, not code paths: mediabox/compose.py turns these entries and the settings into the compose
 project; settings validation and the RAM planner read them too. Values may hold placeholders the
 renderer fills in: {appdata} (this service's folder, /appdata/<name> in the guest), {data} (the data
-subvolume, /data), {tz}, {puid}, {pgid}, {lan} (the guest's LAN), {docker_subnet}, {heap_mb} (half
+subvolume, /data), {tz}, {puid}, {pgid}, {admin_user}, {lan} (the guest's LAN), {docker_subnet}, {heap_mb} (half
 the memory limit), {vpn_provider}, {vpn_type}, {host:<service>} (a service's host name on the
 stack's network) and {port:<service>} (a service's container port).
 
@@ -34,6 +34,7 @@ class Service:
     requires: tuple[str, ...] = ()  # started after these are healthy
     deprecated: str | None = None  # reason and replacement; deprecated services are opt-in only
     secrets: tuple[str, ...] = ()  # values the engine generates: "api_key" (32 hex) or "password"
+    makes_key: bool = False  # the app makes its API key itself; the wire stage keeps it as <name>_api_key
     linuxserver: bool = False  # a linuxserver.io image: PUID, PGID, TZ and UMASK in its environment
     volumes: tuple[str, ...] = ()  # "source:target[:ro]"
     environment: dict[str, str] = field(default_factory=dict)
@@ -103,7 +104,7 @@ SERVICES: dict[str, Service] = {
                 secret_env={"PROWLARR__AUTH__APIKEY": "prowlarr_api_key"},
                 healthcheck="curl -fsS http://localhost:9696/ping", group="Downloads", widget="prowlarr", **VPN),
         Service("autobrr", "autobrr", "ghcr.io/autobrr/autobrr:v1.68.0", 5, 128, 64, port=7474, profiles=BOTH,
-                secrets=API_KEY + PASSWORD, user="{puid}:{pgid}", volumes=("{appdata}:/config",),
+                secrets=PASSWORD, makes_key=True, user="{puid}:{pgid}", volumes=("{appdata}:/config",),
                 environment={"TZ": "{tz}"},
                 healthcheck="wget -qO /dev/null http://localhost:7474/api/healthz/liveness", group="Downloads",
                 widget="autobrr", **VPN),
@@ -118,14 +119,16 @@ SERVICES: dict[str, Service] = {
                 secrets=API_KEY, linuxserver=True, volumes=CONFIG_AND_DATA,
                 healthcheck="curl -fsS http://localhost:8090/ >/dev/null", group="Books", widget="mylar"),
         arr("whisparr", "Whisparr", "ghcr.io/hotio/whisparr:v2-2.0.0.1171", 15, 6969, linuxserver=False,
-            environment={"PUID": "{puid}", "PGID": "{pgid}", "UMASK": "002", "TZ": "{tz}"}),
+            environment={"PUID": "{puid}", "PGID": "{pgid}", "UMASK": "002", "TZ": "{tz}"},
+            secret_env={},  # v2 (a Sonarr v3 fork) reads no key from its environment: its config.xml is seeded
+            widget=None),  # Homepage has no Whisparr widget
         Service("jellyfin", "Jellyfin", "jellyfin/jellyfin:10.10.7", 20, 1536, 512, port=8096, profiles=BOTH,
-                secrets=PASSWORD, user="{puid}:{pgid}", devices=("dri",),
+                secrets=PASSWORD, makes_key=True, user="{puid}:{pgid}", devices=("dri",),
                 volumes=("{appdata}:/config", "{appdata}/cache:/cache", "{data}/media:/data/media:ro"),
                 environment={"TZ": "{tz}", "JELLYFIN_PublishedServerUrl": "http://{guest_ip}:8096"},
                 healthcheck="curl -fsS http://localhost:8096/health", widget="jellyfin"),
         Service("audiobookshelf", "Audiobookshelf", "ghcr.io/advplyr/audiobookshelf:2.30.0", 21, 256, 128,
-                port=13378, container_port=80, profiles=BOTH, secrets=PASSWORD,
+                port=13378, container_port=80, profiles=BOTH, secrets=PASSWORD, makes_key=True,
                 volumes=("{appdata}:/config", "{appdata}/metadata:/metadata",
                          "{data}/media/audiobooks:/audiobooks", "{data}/media/podcasts:/podcasts"),
                 environment={"TZ": "{tz}"}, healthcheck="wget -qO /dev/null http://localhost:80/healthcheck",
@@ -141,12 +144,12 @@ SERVICES: dict[str, Service] = {
                 healthcheck="wget -qO /dev/null http://localhost:5055/api/v1/status", group="Requests",
                 widget="jellyseerr"),
         Service("tubearchivist", "TubeArchivist", "bbilly1/tubearchivist:v0.5.4", 30, 1024, 512, port=8000,
-                profiles=BIG, secrets=PASSWORD, requires=("tubearchivist_es", "tubearchivist_redis"),
+                profiles=BIG, secrets=PASSWORD, makes_key=True, requires=("tubearchivist_es", "tubearchivist_redis"),
                 volumes=("{appdata}:/cache", "{data}/media/youtube:/youtube"),
                 environment={"ES_URL": "http://{host:tubearchivist_es}:9200",
                              "REDIS_CON": "redis://{host:tubearchivist_redis}:6379",
                              "HOST_UID": "{puid}", "HOST_GID": "{pgid}", "TA_HOST": "http://{guest_ip}:8000",
-                             "TA_USERNAME": "admin", "TZ": "{tz}"},
+                             "TA_USERNAME": "{admin_user}", "TZ": "{tz}"},
                 secret_env={"TA_PASSWORD": "tubearchivist_password", "ELASTIC_PASSWORD": "tubearchivist_es_password"},
                 healthcheck="curl -fsS http://localhost:8000/api/health/", widget="tubearchivist"),
         Service("tubearchivist_es", "Elasticsearch (TubeArchivist)", "bbilly1/tubearchivist-es:8.18.2", 31, 1024,

@@ -98,6 +98,11 @@ def _service(s: Settings, svc: Service, enabled: list[Service], render_gid: int 
         ports = [_port(s, svc)] if s.port(svc) else []
         if svc.name == "gluetun":
             ports += [_port(s, other) for other in enabled if other.vpn and s.port(other)]
+            # The apps in gluetun's namespace share its /etc/hosts, but not Docker's DNS (gluetun answers DNS
+            # itself, through the tunnel): they find the stack's services (Prowlarr's and autobrr's apps) here.
+            hosts = [f"{other.host_name}:{s.ip(other)}" for other in enabled if not other.vpn and other is not svc]
+            if hosts:
+                spec["extra_hosts"] = hosts
         if ports:
             spec["ports"] = ports
     if svc.requires:
@@ -130,7 +135,7 @@ def _filler(s: Settings, svc: Service):
     """A function that fills the catalog's placeholders for this service."""
     values = {
         "appdata": f"{APPDATA}/{svc.name}", "data": DATA, "tz": s.timezone, "puid": str(s.puid),
-        "pgid": str(s.pgid), "docker_subnet": str(s.docker_subnet),
+        "pgid": str(s.pgid), "admin_user": s.apps_admin_user, "docker_subnet": str(s.docker_subnet),
         "lan": str(s.guest_ip.network) if s.guest_ip else "", "guest_ip": str(s.guest_ip.ip) if s.guest_ip else "",
         "heap_mb": str(s.memory_mb(svc) // 2), "vpn_provider": s.vpn_provider, "vpn_type": s.vpn_type,
         "updater_monitor_only": str(s.updater_monitor_only).lower(), "updater_schedule": s.updater_schedule,
@@ -160,8 +165,7 @@ def _secret_env(s: Settings, svc: Service, secrets: Secrets) -> dict[str, str]:
         env["WATCHTOWER_NOTIFICATION_URL"] = secrets["notify_url"]
     if svc.name == "homepage":  # the values mediabox.homepage's widgets name
         env.update({homepage.key_variable(other): secrets[f"{other.name}_api_key"]
-                    for other in s.enabled_services() if other.name in homepage.KEYED
-                    and f"{other.name}_api_key" in secrets})
+                    for other in s.enabled_services() if homepage.keyed(other) and f"{other.name}_api_key" in secrets})
         if s.enabled("qbittorrent"):
             env[homepage.PASSWORD_VARIABLE] = secrets["qbittorrent_password"]
     return env

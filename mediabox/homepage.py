@@ -1,8 +1,9 @@
 """Homepage's services.yaml, rendered from the service catalog: one group per catalog group, a link to each
-enabled service's web UI, and its widget where the engine holds what the widget needs. Secrets stay out of the
-file: a widget names {{HOMEPAGE_VAR_<NAME>_KEY}} (or _PASSWORD), which Homepage fills in from its environment,
-and the compose stage puts those variables in Homepage's 0600 env file. Rendering is deterministic, so an
-unchanged stack writes nothing."""
+enabled service's web UI, and its widget where the engine holds what the widget needs: an API key it seeds, or
+one the app made and the wire stage kept. Secrets stay out of the file: a widget names
+{{HOMEPAGE_VAR_<NAME>_KEY}} (or _PASSWORD), which Homepage fills in from its environment, and the compose stage
+puts those variables in Homepage's 0600 env file. Rendering is deterministic, so an unchanged stack writes
+nothing."""
 
 from __future__ import annotations
 
@@ -12,8 +13,11 @@ from mediabox.catalog import Service
 from mediabox.settings import Settings
 
 GROUPS = ("Media", "Requests", "Downloads", "Books", "System")
-# Services whose API key the engine seeds (their widgets take `key`).
-KEYED = ("sonarr", "radarr", "lidarr", "readarr", "whisparr", "prowlarr", "seerr", "mylar3")
+
+
+def keyed(svc: Service) -> bool:
+    """Whether the service's widget takes its API key (seeded by the engine, or made by the app)."""
+    return bool(svc.widget) and ("api_key" in svc.secrets or svc.makes_key)
 
 
 def key_variable(svc: Service) -> str:
@@ -42,10 +46,10 @@ def _widget(s: Settings, svc: Service) -> dict | None:
     if not svc.widget:
         return None
     widget = {"type": svc.widget, "url": svc.internal_url}
-    if svc.name in KEYED:
+    if keyed(svc):
         return {**widget, "key": f"{{{{{key_variable(svc)}}}}}"}
     if svc.name == "qbittorrent":
         return {**widget, "username": s.apps_admin_user, "password": f"{{{{{PASSWORD_VARIABLE}}}}}"}
-    if svc.name == "gluetun":
+    if svc.name == "gluetun":  # its control server needs no credential
         return widget
-    return None  # its widget needs a key the engine does not hold yet (Jellyfin, Audiobookshelf, autobrr, ...)
+    return None

@@ -1,10 +1,11 @@
 """Jellyfin's API: the startup wizard's calls, then an administrator's session (a token from
 /Users/AuthenticateByName, sent in the Authorization header: Jellyfin 12 refuses the legacy X-Emby-Token and
-?api_key=), a bounded wait for the server, and errors that name Jellyfin and what to do."""
+?api_key=), a bounded wait for the server, and errors that name Jellyfin and what to do; and its API keys,
+which an administrator makes per app name and can list."""
 
 from __future__ import annotations
 
-from mediabox.apps import AppError, LoginApi, NotUpYet, Sealed, preparing, send
+from mediabox.apps import LoginApi, Sealed
 
 CLIENT = 'MediaBrowser Client="mediabox", Device="pyinfra", DeviceId="mediabox-wiring", Version="1"'
 
@@ -27,19 +28,22 @@ class Connection(LoginApi):
         """A call of the startup wizard (open until the wizard completes)."""
         return self._request(method, f"/Startup/{path}", json=body)
 
+    def accepts_key(self, key: str) -> bool:
+        """Whether Jellyfin takes this API key (in the Authorization header, as Jellyfin 12 requires)."""
+        return self._accepts("/System/Info", {"Authorization": f'{CLIENT}, Token="{key}"'})
+
+    def readable_key(self, label: str) -> str | None:
+        """The newest of Jellyfin's API keys made for the app `label` (Jellyfin shows its keys to an admin)."""
+        keys = [k for k in self.get("/Auth/Keys")["Items"] if k.get("AppName") == label]
+        return max(keys, key=lambda k: k["DateCreated"])["AccessToken"] if keys else None
+
+    def make_key(self, label: str) -> str:
+        self.post("/Auth/Keys", app=label)  # 204 with no body: the key is read back
+        return self.readable_key(label)
+
     def _log_in(self) -> None:
-        if not self.public_info().get("StartupWizardCompleted"):
-            if preparing():  # the wizard operation runs first at execute
-                raise NotUpYet(f"Jellyfin at {self.url} (its startup wizard is not done yet)")
-            raise AppError(f"Jellyfin at {self.url} has not completed its startup wizard; the wire stage runs it "
-                           "first: see that operation's output.")
-        response = send(self._session, "POST", f"{self.url}/Users/AuthenticateByName", "login",
-                        f"{self.title} at {self.url}", self.container, self.ready_timeout_s,
-                        json={"Username": self.username, "Pw": self._password})
-        if response.status_code == 401:
-            raise AppError(f"Jellyfin at {self.url} refuses user {self.username} with the password in the secrets "
-                           "file (jellyfin_password). The wizard set it only on a fresh server; set the same "
-                           "password for that user in Jellyfin's dashboard (Users), or change the secrets file.")
-        if response.status_code >= 400:
-            raise AppError(f"Jellyfin at {self.url}: login failed with {response.status_code}: {response.text[:300]}")
+        self._require_setup(self.public_info().get("StartupWizardCompleted"), "its startup wizard is not done yet")
+        response = self._password_login("/Users/AuthenticateByName", {"Username": self.username, "Pw": self._password},
+                                        401, "The wizard set it only on a fresh server",
+                                        "Jellyfin's dashboard (Users)")
         self._session.headers["Authorization"] = f'{CLIENT}, Token="{response.json()["AccessToken"]}"'

@@ -6,14 +6,22 @@ from __future__ import annotations
 SUBVOLUMES = ("appdata", "data", "snapshots")
 CATEGORIES = ("tv", "movies", "music", "books", "comics")  # download client categories
 LIBRARIES = ("movies", "tv", "music", "books", "audiobooks", "podcasts", "comics", "youtube")
+# An opt-in app that none of those suits gets a category and a library folder of its own, only when enabled.
+OPT_IN = {"whisparr": "adult"}
 
 
-def data_dirs(mount: str) -> list[str]:
-    """data/ and its tree, parents first."""
+def categories(services) -> list[str]:
+    """The download categories for these enabled services (names)."""
+    return [*CATEGORIES, *(folder for name, folder in OPT_IN.items() if name in services)]
+
+
+def data_dirs(mount: str, services=()) -> list[str]:
+    """data/ and its tree for these enabled services (names), parents first."""
     data = f"{mount}/data"
     downloads = [f"{data}/downloads", f"{data}/downloads/incomplete", f"{data}/downloads/complete"]
-    downloads += [f"{data}/downloads/complete/{c}" for c in CATEGORIES]
-    return [data, *downloads, f"{data}/media", *[f"{data}/media/{lib}" for lib in LIBRARIES]]
+    downloads += [f"{data}/downloads/complete/{c}" for c in categories(services)]
+    libraries = [*LIBRARIES, *(folder for name, folder in OPT_IN.items() if name in services)]
+    return [data, *downloads, f"{data}/media", *[f"{data}/media/{lib}" for lib in libraries]]
 
 
 def appdata_dirs(mount: str, services: list[str]) -> list[str]:

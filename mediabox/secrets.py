@@ -1,8 +1,9 @@
 """The secrets file: a YAML map on the controller, 0600, outside git.
 
-The engine generates what it can invent (app API keys and passwords) and requires from the user what
-it cannot (Proxmox credentials, VPN keys). Values are never printed: Secrets hides them in repr and
-problems name only the key and the file.
+The engine generates what it can invent (app API keys and passwords), keeps what an app makes itself
+(the API keys of Jellyfin, Audiobookshelf, autobrr and TubeArchivist, stored by the wire stage), and
+requires from the user what it cannot (Proxmox credentials, VPN keys). Values are never printed: Secrets
+hides them in repr and problems name only the key and the file.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ _GENERATORS = {
 
 
 class Secrets:
-    """Read-only access to the secrets; repr and str never show a value."""
+    """Access to the secrets; repr and str never show a value. Only `keep` changes them."""
 
     def __init__(self, path: Path, values: dict[str, str]):
         self.path = path
@@ -39,6 +40,15 @@ class Secrets:
 
     def __contains__(self, name: str) -> bool:
         return name in self._values
+
+    def keep(self, name: str, value: str) -> None:
+        """Remember a value an app made (its API key): for the rest of this run, and in the file, which is
+        read again first so that nothing else in it is lost."""
+        stored, problems = _read(self.path)
+        if problems:
+            raise OSError(f"cannot store {name} in {self.path}: {problems[0].message}; {problems[0].fix}")
+        self._values[name] = value
+        write(self.path, {**stored, name: value})
 
     def __repr__(self) -> str:
         return f"<Secrets {self.path} ({len(self._values)} values)>"

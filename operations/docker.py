@@ -1,9 +1,11 @@
-"""Operations for Docker in a guest: a runtime that works in an unprivileged LXC, and the compose project."""
+"""Operations for Docker in a guest: a runtime that works in an unprivileged LXC, the compose project, and one
+service's env file when it holds values made later in the run."""
 
 from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Callable
 from io import StringIO
 
 from pyinfra import host, logger
@@ -111,6 +113,44 @@ def compose_project(path: str, files: dict[str, str], services: list[str], timeo
         yield StringCommand(f"rm -f {shlex.quote(f'{path}/{name}')}")
     yield StringCommand(f"{cd} docker compose config -q")
     yield StringCommand(f"{cd} docker compose up -d --remove-orphans --wait --wait-timeout {int(timeout_s)}")
+
+
+@operation()
+def service_env(path: str, service: str, text: str | Callable[[], str | None], timeout_s: int = 300):
+    """
+    Ensure one service's env file in a compose project (``env/<service>.env``, 0600) has this text, and recreate
+    that service alone when it changed. For values made earlier in the same run (the API keys the apps make):
+    ``text`` may be a function, called each time the operation reads the guest, so again at execute. The rest
+    of the project is the compose_project operation's.
+
+    + path: the project's folder, e.g. ``/opt/mediabox``
+    + service: the compose service, e.g. ``homepage``
+    + text: the env file's text, or a function that renders it (None: the service has no env file)
+    + timeout_s: the bound on waiting for the service to be healthy
+
+    **Example:**
+
+    .. code:: python
+
+        docker.service_env(path="/opt/mediabox", service="homepage",
+                           text=lambda: compose.render(s, secrets).env_files.get("env/homepage.env"))
+    """
+    if not path.startswith("/") or not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", service):
+        raise OperationValueError(f"an env file needs an absolute project path and a compose service name, got "
+                                  f"{path!r} and {service!r}")
+    text = text() if callable(text) else text
+    name = f"{compose.ENV_DIR}/{service}.env"
+    if text is None:
+        host.noop(f"{service} has no env file")
+        return
+    if host.get_fact(ComposeState, path=path, project=compose.PROJECT)["files"].get(name) == compose.digest(text):
+        host.noop(f"{path}/{name} is up to date")
+        return
+    dest = f"{path}/{name}"
+    yield FileUploadCommand(StringIO(text), dest, remote_temp_filename=host.get_temp_filename(dest))
+    yield StringCommand(f"chmod 600 {shlex.quote(dest)}")
+    yield StringCommand(f"cd {shlex.quote(path)} && docker compose up -d --no-deps --wait --wait-timeout "
+                        f"{int(timeout_s)} {shlex.quote(service)}")
 
 
 def _require_snapshot(taken: set[str], guest: str) -> None:

@@ -18,6 +18,7 @@ from pyinfra.context import ctx_host, ctx_state
 
 from mediabox import apps
 from mediabox.apps import AppError
+from mediabox.secrets import Secrets
 
 FIXTURES = Path(__file__).parent / "operations"
 # Operations that only check (they pass, or stop the run with the fix) and never change anything.
@@ -164,9 +165,49 @@ class RecordedSeerr(RecordedArr):
             raise AppError(f"Seerr at {self.url} is not linked to Jellyfin")
 
 
-# An operation's API connection parameter -> what plays it, from the case's recorded responses.
+class RecordedAutobrr(RecordedJellyfin):
+    """A mediabox.autobrr.Connection answering reads from responses recorded from the autobrr fake
+    ({"onboarding_open": false, "/api/download_clients": [...], "test_failure": null})."""
+
+    title, url = "autobrr", "http://10.213.0.10:7474"
+
+    def __init__(self, responses: dict):
+        super().__init__(responses)
+        self.username = responses.get("username", "admin")
+
+    def onboarding_open(self) -> bool:
+        return self._responses["onboarding_open"]
+
+    def test_failure(self, client: dict) -> str | None:
+        return self._responses["test_failure"]
+
+    put = RecordedJellyfin._write
+
+
+class RecordedKeyedApp:
+    """An app connection that makes its own API keys (operations.apps.MakesKeys), from recorded answers:
+    {"title": "Jellyfin", "accepted": [keys it takes], "readable": the key it shows for the label, or null}."""
+
+    def __init__(self, responses: dict):
+        self._responses = responses
+        self.title = responses["title"]
+
+    def accepts_key(self, key: str) -> bool:
+        return key in self._responses["accepted"]
+
+    def readable_key(self, label: str) -> str | None:
+        return self._responses["readable"]
+
+    def make_key(self, label: str) -> str:
+        raise AssertionError("a key made in an operation body")
+
+
+# An operation's API connection parameter -> what plays it, from the case's recorded responses; "<module>.<name>"
+# where a parameter name means another connection in that module.
 RECORDED = {"api": RecordedApi, "app": RecordedArr, "jellyfin": RecordedJellyfin,
-            "audiobookshelf": RecordedAudiobookshelf, "seerr": RecordedSeerr, "qbt": RecordedQbt}
+            "audiobookshelf": RecordedAudiobookshelf, "seerr": RecordedSeerr, "qbt": RecordedQbt,
+            "autobrr": RecordedAutobrr, "apps.app": RecordedKeyedApp,
+            "secrets": lambda values: Secrets(Path("/nonexistent/secrets.yml"), values)}
 
 
 def empty_state() -> State:
@@ -185,7 +226,8 @@ def serialise(command) -> object:
         return [command.get_raw_value(), f"stdin: {len(stdin)} lines"] if stdin else command.get_raw_value()
     if isinstance(command, FunctionCommand):  # the first argument is the app's connection; others are shown
         return [command.function.__name__, *(a if isinstance(a, (str, int, float, dict, list, tuple, type(None)))
-                                             else f"<{a.title} connection>" for a in command.args[1:])]
+                                             else f"<{a.title} connection>" if hasattr(a, "title") else repr(a)
+                                             for a in command.args[1:])]
     if isinstance(command, FileUploadCommand):
         source = command.src
         content = source.getvalue() if hasattr(source, "getvalue") else Path(source).read_text()
@@ -213,8 +255,9 @@ def test_operation(case):
     operation = getattr(importlib.import_module(f"operations.{module}"), name)
     fake = FakeHost(spec.get("facts", {}))
     for parameter in inspect.signature(operation._inner).parameters:
-        if parameter in RECORDED:
-            spec.setdefault("kwargs", {})[parameter] = RECORDED[parameter](spec.get(parameter, {}))
+        recorded = RECORDED.get(f"{module}.{parameter}") or RECORDED.get(parameter)
+        if recorded:
+            spec.setdefault("kwargs", {})[parameter] = recorded(spec.get(parameter, {}))
     with ctx_state.use(empty_state()), ctx_host.use(fake):
         if "exception" in spec:
             with pytest.raises(OperationError) as raised:

@@ -6,11 +6,14 @@ import signal
 import sys
 
 from .audiobookshelf import AudiobookshelfFake
+from .autobrr import AutobrrFake
 from .jellyfin import JellyfinFake
 from .seerr import SeerrFake
 from .servarr import PROFILES, ServarrFake
+from .tubearchivist import TubeArchivistFake
 
-OTHERS = {"jellyfin": JellyfinFake, "seerr": SeerrFake, "audiobookshelf": AudiobookshelfFake}
+OTHERS = {"jellyfin": JellyfinFake, "seerr": SeerrFake, "audiobookshelf": AudiobookshelfFake, "autobrr": AutobrrFake,
+          "tubearchivist": TubeArchivistFake}
 APPS = (*PROFILES, *OTHERS)
 
 

@@ -8,6 +8,8 @@ Modelled on the real server:
   (Jellyfin 12 disables them by default), so the wiring cannot come to depend on them;
 - libraries (/Library/VirtualFolders, a duplicate name is a 400), and the named configuration "encoding"
   (hardware acceleration), kept across restarts;
+- API keys (/Auth/Keys): an administrator makes one for an app name (204, no body) and lists them in clear;
+  a key is sent as the token is, and acts as an administrator;
 - /health, the server's ASP.NET health check, answers "Healthy" (it is not in the spec).
 
 Spec defect patched: GET /System/Configuration/{key} declares a binary string; the server sends the named
@@ -21,6 +23,7 @@ import os
 import re
 import secrets
 import uuid
+from datetime import UTC, datetime
 
 from .openapi import Refused, SpecFake, specs_dir
 
@@ -33,6 +36,10 @@ TOKEN = re.compile(r'Token="([^"]+)"')
 ENCODING_DEFAULTS = {"HardwareAccelerationType": "none", "VaapiDevice": "/dev/dri/renderD128", "QsvDevice": "",
                      "EnableHardwareEncoding": True, "EnableTonemapping": False, "EnableThrottling": False,
                      "HardwareDecodingCodecs": ["h264", "vc1"], "EncodingThreadCount": -1}
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def jellyfin_spec() -> dict:
@@ -54,15 +61,16 @@ class JellyfinFake(SpecFake):
         return {"server_id": uuid.uuid4().hex, "wizard_done": False, "startup": {"UICulture": "en-US",
                 "MetadataCountryCode": "US", "PreferredMetadataLanguage": "en"},
                 "users": [{"Name": "jellyfin", "Password": "", "Id": str(uuid.uuid4())}], "tokens": {},
-                "libraries": [], "encoding": dict(ENCODING_DEFAULTS)}
+                "libraries": [], "encoding": dict(ENCODING_DEFAULTS), "api_keys": []}
 
     def authorized(self, path: str, headers: dict, query: dict) -> bool:
         if path in ("/System/Info/Public", "/System/Ping", "/Users/AuthenticateByName", "/health"):
             return True
-        if path.startswith("/Startup/") and not self.state["wizard_done"]:
-            return True
+        if (path.startswith("/Startup/") or path == "/System/Info") and not self.state["wizard_done"]:
+            return True  # Jellyfin's FirstTimeSetupOrElevated and FirstTimeSetupOrIgnoreParentalControl policies
         found = TOKEN.search(headers.get("Authorization", ""))
-        return bool(found and found.group(1) in self.state["tokens"])
+        keys = {key["AccessToken"] for key in self.state.setdefault("api_keys", [])}
+        return bool(found and (found.group(1) in self.state["tokens"] or found.group(1) in keys))
 
     def route(self, method: str, path: str, query: dict, body):
         state = self.state
@@ -82,9 +90,21 @@ class JellyfinFake(SpecFake):
                 raise Refused(401, "Error processing request.")
             token = secrets.token_hex(16)
             state["tokens"][token] = user["Id"]
+            self._save()  # Jellyfin keeps its sessions' tokens across restarts (Seerr holds one)
             return 200, {"AccessToken": token, "ServerId": state["server_id"],
                          "User": {"Name": user["Name"], "Id": user["Id"], "ServerId": state["server_id"],
                                   "HasPassword": bool(user["Password"]), "Policy": POLICY}}
+        if path == "/System/Info":
+            return 200, {"ServerName": "media", "Version": VERSION, "ProductName": "Jellyfin Server",
+                         "Id": state["server_id"], "StartupWizardCompleted": state["wizard_done"],
+                         "HasPendingRestart": False, "IsShuttingDown": False}
+        if path == "/Auth/Keys":
+            if method == "POST":
+                state["api_keys"].append({"Id": len(state["api_keys"]) + 1, "AccessToken": secrets.token_hex(16),
+                                          "AppName": query["app"], "DateCreated": _now(), "IsActive": True,
+                                          "UserId": "00000000-0000-0000-0000-000000000000"})
+                return 204, None
+            return 200, {"Items": state["api_keys"], "TotalRecordCount": len(state["api_keys"]), "StartIndex": 0}
         if path == "/Library/VirtualFolders":
             return self._libraries(method, query)
         if path == "/System/Configuration/encoding":

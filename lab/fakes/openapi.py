@@ -53,6 +53,11 @@ def servarr_spec(filename: str) -> dict:
     return spec
 
 
+def cookies(headers: dict) -> dict:
+    """The request's cookies, by name."""
+    return dict(part.strip().split("=", 1) for part in headers.get("Cookie", "").split(";") if "=" in part)
+
+
 class Refused(Exception):
     """An app's own refusal: status and body, as the app sends them."""
 
@@ -62,11 +67,11 @@ class Refused(Exception):
 
 
 class SpecFake:
-    """Subclasses give `route(method, path, query, body) -> (status, payload)` and `authorized(...)`; state that
-    must survive a restart goes in self.state (a JSON-able dict)."""
+    """Subclasses give `route(method, path, query, body) -> (status, payload)` (or (status, payload, headers), for
+    a Set-Cookie) and `authorized(...)`; state that must survive a restart goes in self.state (a JSON-able dict)."""
 
     name = "app"
-    unvalidated: tuple[str, ...] = ()  # paths the app serves outside its spec (a health check)
+    unvalidated: tuple[str, ...] = ()  # paths the app serves outside its spec (a health check); "x/": all below
     not_writes: tuple[str, ...] = ()  # POST paths that change nothing (a login)
 
     def __init__(self, spec: dict, state_file: str | None = None):
@@ -119,31 +124,33 @@ class SpecFake:
 
     # ------------------------------------------------------------------------------ requests
 
-    def handle(self, method: str, raw_path: str, headers: dict, body: bytes) -> tuple[int, object]:
+    def handle(self, method: str, raw_path: str, headers: dict, body: bytes) -> tuple[int, object, dict]:
+        """One request: (status, payload, the response's extra headers)."""
         url = urlsplit(raw_path)
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         if url.path.startswith(CONTROL):
-            return self._control(method, url.path[len(CONTROL):], body)
+            return (*self._control(method, url.path[len(CONTROL):], body), {})
         if not self.authorized(url.path, headers, query):
-            return 401, None
+            return 401, None, {}
         with self._lock:
             if self.fault["times"] and url.path != "/ping":
                 self.fault["times"] -= 1
-                return self.fault["status"], {"message": "injected fault"}
-        validated = url.path not in self.unvalidated
+                return self.fault["status"], {"message": "injected fault"}, {}
+        validated = not any(url.path == path or (path.endswith("/") and url.path.startswith(path))
+                            for path in self.unvalidated)
         request = MockRequest(self.host_url, method.lower(), url.path, args=query, headers=headers,
-                              data=body or None)
+                              cookies=cookies(headers), data=body or None)
         try:
             if validated:
                 self.openapi.validate_request(request)
         except Exception as error:  # noqa: BLE001 - every refusal is recorded and answered 400
             self.invalid.append(f"request {method} {url.path}: {error}")
-            return 400, [{"propertyName": "", "errorMessage": f"invalid request: {error}", "severity": "error"}]
+            return 400, [{"propertyName": "", "errorMessage": f"invalid request: {error}", "severity": "error"}], {}
         with self._lock:
             try:
-                status, payload = self.route(method, url.path, query, json.loads(body) if body else None)
+                status, payload, *extra = self.route(method, url.path, query, json.loads(body) if body else None)
             except Refused as refusal:
-                return refusal.status, refusal.body
+                return refusal.status, refusal.body, {}
             if method in ("POST", "PUT", "DELETE") and not url.path.endswith(("/test", "/testall")) \
                     and url.path not in self.not_writes:
                 self.writes.append((method, url.path))
@@ -154,7 +161,7 @@ class SpecFake:
                 self.openapi.validate_response(request, response)
             except Exception as error:  # noqa: BLE001
                 self.invalid.append(f"response {method} {url.path} {status}: {error}")
-        return status, payload
+        return status, payload, (extra[0] if extra else {})
 
     def _control(self, method: str, what: str, body: bytes) -> tuple[int, object]:
         with self._lock:
@@ -196,9 +203,11 @@ def _handler(fake: SpecFake):
         def _serve(self):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            status, payload = fake.handle(self.command, self.path, dict(self.headers), body)
+            status, payload, headers = fake.handle(self.command, self.path, dict(self.headers), body)
             data = b"" if payload is None else json.dumps(payload).encode()
             self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()

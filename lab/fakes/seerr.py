@@ -55,11 +55,11 @@ class SeerrFake(SpecFake):
             return True
         return bool(self.state["users"]) and headers.get("X-Api-Key") == self.api_key
 
-    def handle(self, method: str, raw_path: str, headers: dict, body: bytes) -> tuple[int, object]:
-        status, payload = super().handle(method, raw_path, headers, body)
+    def handle(self, method: str, raw_path: str, headers: dict, body: bytes) -> tuple[int, object, dict]:
+        status, payload, extra = super().handle(method, raw_path, headers, body)
         if status == 401:  # the real app answers 403 for a missing or wrong key
-            return 403, {"status": 403, "error": "You do not have permission to access this endpoint"}
-        return status, payload
+            return 403, {"status": 403, "error": "You do not have permission to access this endpoint"}, {}
+        return status, payload, extra
 
     def route(self, method: str, path: str, query: dict, body):
         state = self.state

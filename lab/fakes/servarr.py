@@ -1,7 +1,8 @@
-"""A stateful fake of a Servarr app (Sonarr, Radarr, Lidarr, Readarr, Prowlarr) validated against its published spec.
+"""A stateful fake of a Servarr app (Sonarr, Radarr, Lidarr, Readarr, Whisparr, Prowlarr) validated against its
+published spec.
 
 Modelled on the real apps:
-- the API key: <APP>__AUTH__APIKEY from the environment when the app reads it (all but Readarr), else the
+- the API key: <APP>__AUTH__APIKEY from the environment when the app reads it (not Readarr, Whisparr), else the
   ApiKey of /config/config.xml, else a new random key written there, as a first start does;
 - X-Api-Key or ?apikey= on every call but /ping, else 401;
 - root folders (Lidarr and Readarr with their default profiles), download clients, and in Prowlarr
@@ -53,6 +54,11 @@ PROFILES = {
                       library_profiles=True),
     "readarr": Profile("Readarr", "readarr.openapi.json", "v1", "0.4.18.2805", "musicCategory", "readarr",
                        env_key=False, masks=False, library_profiles=True),
+    # Whisparr v2 publishes a spec (Whisparr/Whisparr, src/Whisparr.Api.V3/openapi.json) that is not among the
+    # vendored ones; for every path the wiring calls (root folders, download clients and their schema, media
+    # management) its schemas are identical to Sonarr 4.0.19's, so it is validated against that.
+    "whisparr": Profile("Whisparr", "sonarr-v4.0.19.2979.openapi.json", "v3", "2.0.0.1171", "tvCategory",
+                        "whisparr", env_key=False),
     "prowlarr": Profile("Prowlarr", "prowlarr-v2.3.5.5327.openapi.json", "v1", "2.3.5.5327",
                         resources=("applications",)),
 }
@@ -63,6 +69,7 @@ QUALITY_PROFILES = {
     "radarr": ("Any", "SD", "HD-720p", "HD-1080p", "Ultra-HD", "HD - 720p/1080p"),
     "lidarr": ("Any", "Lossless", "Standard"),
     "readarr": ("eBook", "Spoken"),
+    "whisparr": ("Any", "SD", "HD-720p", "HD-1080p", "Ultra-HD", "HD - 720p/1080p"),
 }
 
 # Prowlarr's application templates: implementation -> (API version of the app, default sync categories).

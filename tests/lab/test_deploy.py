@@ -16,10 +16,11 @@ def test_deploy_twice_second_run_changes_nothing(lab):
     assert "btrfs RAID1 pool" in second.results and "Container 200 (lab-docker)" in second.results
     for stage in NOT_BUILT:
         assert f"stage {stage}: not built yet" in second.output
-    assert "stage wire: autobrr: not built yet" in second.output
+    assert "stage wire:" not in second.output
     for operation in ("qBittorrent categories", "Sonarr download client", "Prowlarr application Radarr",
-                      "Jellyfin libraries", "Seerr libraries", "Audiobookshelf libraries",
-                      "Homepage services and widgets"):
+                      "autobrr download client Sonarr", "Jellyfin libraries", "Jellyfin API key in the secrets file",
+                      "Seerr libraries", "Audiobookshelf libraries", "Homepage services and widgets",
+                      "Homepage has the keys the apps made"):
         assert operation in second.results, operation
 
 

@@ -88,6 +88,9 @@ def test_kill_switch(profile):
         assert "networks" not in spec and "ports" not in spec, svc.name
         assert spec["depends_on"]["gluetun"] == {"condition": "service_healthy", "restart": True}
         assert f"{svc.port}:{svc.inner_port}" in gluetun["ports"], svc.name
+    # gluetun answers DNS through the tunnel: the routed apps find the stack's services in its /etc/hosts.
+    assert "sonarr:172.20.0.10" in gluetun["extra_hosts"] and "jellyfin:172.20.0.20" in gluetun["extra_hosts"]
+    assert not [entry for entry in gluetun["extra_hosts"] if entry.split(":")[0] in [s.host_name for s in routed]]
 
 
 def test_every_download_and_import_app_mounts_the_one_data_root():
