@@ -192,11 +192,23 @@ def autodev_hook_text(loops):
     return "\n".join(lines) + "\n"
 
 
+def _ancestors(path: str) -> list[str]:
+    """The folders above path, from / down."""
+    parts = os.path.abspath(path).split(os.sep)[1:-1]
+    return ["/" + "/".join(parts[:i]) for i in range(len(parts) + 1)]
+
+
 def ensure_guest_storage():
     """The appdata and data trees the guests bind, with a folder per service of the catalog, owned as the host
     stage owns the pool's (uid and gid 1000 inside the guests, mode 2775); returns the paths made."""
     uid = gid = topology.IDMAP_BASE + 1000
     root = topology.GUEST_STORAGE_DIR
+    closed = [path for path in _ancestors(root) if not os.stat(path).st_mode & stat.S_IXOTH]
+    if closed:  # the unprivileged guests' root (uid 100000) must pass through them to bind the trees
+        mode = stat.S_IMODE(os.stat(closed[0]).st_mode)
+        raise LabError("storage", f"{closed[0]} is closed to other users (mode {mode:o}), so the unprivileged guests "
+                       f"cannot bind {root}: `chmod o+x {closed[0]}`, or put the repository where others may pass "
+                       "(mktemp -d makes a 0700 folder)")
     made = []
     for path in [root, *layout.appdata_dirs(root, list(SERVICES)), *layout.data_dirs(root, list(SERVICES))]:
         if not os.path.isdir(path):
