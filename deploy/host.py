@@ -18,8 +18,6 @@ from mediabox.settings import Settings
 from operations import btrfs, proxmox, storage, system
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "host"
-MOUNT_OPTIONS = ["noatime", "compress=zstd:3", "space_cache=v2"]
-JOBS = ("scrub", "snapshot", "diskcheck")
 
 
 def apply(run: Run, s: Settings) -> None:
@@ -34,8 +32,8 @@ def apply(run: Run, s: Settings) -> None:
     btrfs.pool(name="btrfs RAID1 pool", label=s.pool_label, disks=list(s.pool_disks),
                wipe_serials=list(s.pool_wipe_serials))
     storage.fstab_entry(name="fstab line for the pool", path=mount, device=s.pool_disks[0], fstype="btrfs",
-                        options=[*MOUNT_OPTIONS, "nofail"])
-    storage.mounted(name="Pool mounted", path=mount, fstype="btrfs", options=MOUNT_OPTIONS)
+                        options=[*layout.MOUNT_OPTIONS, "nofail"])
+    storage.mounted(name="Pool mounted", path=mount, fstype="btrfs", options=layout.MOUNT_OPTIONS)
     btrfs.raid1_profiles(name="Pool is RAID1", path=mount, convert=s.pool_convert_to_raid1)
     for subvolume in layout.SUBVOLUMES:
         btrfs.subvolume(name=f"Subvolume {subvolume}", mount=mount, subvolume=subvolume)
@@ -76,14 +74,14 @@ def _maintenance(s: Settings, mount: str, notify_url: str | None) -> None:
     units = [files.put(name="Failure notifier unit", src=str(TEMPLATES / "mediabox-notify@.service"),
                        dest="/etc/systemd/system/mediabox-notify@.service", mode="644")]
     calendars = {"scrub": s.scrub_calendar, "snapshot": s.snapshot_calendar, "diskcheck": s.disk_check_calendar}
-    for job in JOBS:
+    for job in layout.MAINTENANCE_JOBS:
         for kind in ("service", "timer"):
             units.append(files.template(
                 name=f"mediabox-{job}.{kind}", src=str(TEMPLATES / f"mediabox-job.{kind}.j2"),
                 dest=f"/etc/systemd/system/mediabox-{job}.{kind}", mode="644",
                 job=job, mount=mount, calendar=calendars[job]))
     systemd.daemon_reload(name="Reload systemd units", _if=any_changed(*units))
-    for job in JOBS:
+    for job in layout.MAINTENANCE_JOBS:
         systemd.service(name=f"mediabox-{job}.timer on", service=f"mediabox-{job}.timer", running=True, enabled=True)
     system.smartd(name="smartd watches the pool disks", disks=list(s.pool_disks),
                   notify_command="/usr/local/sbin/mediabox-maintenance")

@@ -4,6 +4,8 @@ imports are hard links (they fail across subvolumes and mounts)."""
 from __future__ import annotations
 
 SUBVOLUMES = ("appdata", "data", "snapshots")
+MOUNT_OPTIONS = ["noatime", "compress=zstd:3", "space_cache=v2"]  # as the kernel reports them back
+MAINTENANCE_JOBS = ("scrub", "snapshot", "diskcheck")  # each a mediabox-<job>.timer on the host
 CATEGORIES = ("tv", "movies", "music", "books", "comics")  # download client categories
 LIBRARIES = ("movies", "tv", "music", "books", "audiobooks", "podcasts", "comics", "youtube")
 # An opt-in app that none of those suits gets a category and a library folder of its own, only when enabled.
