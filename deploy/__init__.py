@@ -48,6 +48,18 @@ def run_stages() -> None:
             import_module(f"deploy.{stage}").apply(run, settings)
 
 
+def run_restore() -> None:
+    """restore.py: validate, preflight, then the restore of settings.restore_service's appdata."""
+    run = validated_run()
+    settings = run.settings[current_host.name]
+    if settings.restore_service is None:
+        raise RunRefused("\nrestore.py needs the service to restore: add `--data restore_service=<service>` (or "
+                         "`all`), and `--data restore_snapshot=<name>` for another snapshot than the latest. "
+                         "Nothing was changed.")
+    import_module("deploy.preflight").apply(run, settings)
+    import_module("deploy.restore").apply(run, settings)
+
+
 def pve_api(run: Run, settings: Settings):
     """This Proxmox host's API client (one per host per run; reads are never cached)."""
     data = current_host.data

@@ -27,7 +27,7 @@ def apply(run: Run, s: Settings) -> None:
     mount = s.storage_mount
 
     apt_proxy(s)
-    system.packages(name="Storage tools", names=["btrfs-progs", "smartmontools", "curl"])
+    system.packages(name="Storage tools", names=["btrfs-progs", "smartmontools", "curl", "rsync"])
 
     btrfs.pool(name="btrfs RAID1 pool", label=s.pool_label, disks=list(s.pool_disks),
                wipe_serials=list(s.pool_wipe_serials))

@@ -17,6 +17,13 @@ stages = "preflight,host,guests,docker,stack,wire,verify"
 # (pve_password or pve_token_id + pve_token_secret, vpn_wireguard_private_key).
 secrets_file = "~/.config/mediabox/secrets.yml"
 
+# Restore (restore.py only): the service whose appdata to bring back, or "all", and from which
+# read-only snapshot of appdata: "latest" (the newest one not taken by a restore), or a name from
+# `ls <storage_mount>/snapshots`. Example:
+# `pyinfra inventory.py restore.py --data restore_service=sonarr --data restore_snapshot=appdata-2026-12-01T030000`
+restore_service = None
+restore_snapshot = "latest"
+
 # --------------------------------------------------------------------------------------------- site
 
 # IANA time zone for the host, the guests and every app.

@@ -58,12 +58,18 @@ def deferred_while_down(body):
             yield AppCommand(_fail, (f"{down}: it was down while pyinfra prepared, and the operation should have "
                                      "read it again at execute",), {})
         except AppError as error:
-            yield AppCommand(_fail, (str(error),), {})
+            yield refusal(str(error))
     return wrapper
 
 
 def _fail(message: str) -> None:
     raise AppError(message)
+
+
+def refusal(message: str) -> AppCommand:
+    """A command that stops its operation with this message for the user, printed alone: for a refusal found while
+    reading (pyinfra prints a traceback for an error raised in an operation body under -y)."""
+    return AppCommand(_fail, (message,), {})
 
 
 SERVER_ERROR_WAIT_S = 30  # how long an app answering 5xx gets to recover (it may still be migrating its database)

@@ -44,6 +44,9 @@ def _check_run(s: Settings) -> list[Problem]:
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         problems.append(Problem("timezone", s.timezone, "not a known time zone",
                                 "use an IANA name such as 'Europe/Berlin' or 'America/New_York'"))
+    if s.restore_service not in (None, "all") and s.restore_service not in {svc.name for svc in s.enabled_services()}:
+        problems.append(Problem("restore_service", s.restore_service, "not an enabled service",
+                                "name one of " + ", ".join(svc.name for svc in s.enabled_services()) + ", or 'all'"))
     if not os.path.isabs(s.storage_mount):
         problems.append(Problem("storage_mount", s.storage_mount, "not an absolute path", "use e.g. '/mnt/storage'"))
     if s.apt_proxy is not None and not re.match(r"^https?://[^/\s]+(:\d+)?/?$", s.apt_proxy):

@@ -79,6 +79,9 @@ class _SettingsBase(BaseModel):
     # Run
     stages: tuple[str, ...] = _describe("a comma list of stages, e.g. 'host,guests' (all: " + ",".join(STAGES) + ")")
     secrets_file: str = _describe("a path outside git, e.g. '~/.config/mediabox/secrets.yml'")
+    restore_service: str | None = _describe("None, 'all' or an enabled service with appdata, e.g. 'sonarr'")
+    restore_snapshot: str = _describe("'latest' or a snapshot's name such as 'appdata-2026-12-01T030000'",
+                                      pattern=r"^(latest|appdata-[\w.:-]+)$")
 
     # Site
     timezone: str = _describe("an IANA time zone such as 'Europe/Berlin'")

@@ -153,6 +153,41 @@ def service_env(path: str, service: str, text: str | Callable[[], str | None], t
                         f"{int(timeout_s)} {shlex.quote(service)}")
 
 
+@operation()
+def compose_services(path: str, services: list[str], running: bool = True, timeout_s: int = 300):
+    """
+    Ensure some services of a compose project are running and healthy (started, waited for), or stopped; the
+    others are left as they are, and nothing is recreated.
+
+    + path: the project's folder, e.g. ``/opt/mediabox``
+    + services: the compose services
+    + running: True to start them and wait until healthy (at most timeout_s), False to stop them
+
+    **Example:**
+
+    .. code:: python
+
+        docker.compose_services(path="/opt/mediabox", services=["sonarr"], running=False)
+    """
+    if not path.startswith("/") or not services or any(not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", s) for s in services):
+        raise OperationValueError(f"compose_services needs an absolute path and compose service names, got {path!r}, "
+                                  f"{services!r}")
+    containers = host.get_fact(ComposeState, path=path, project=compose.PROJECT)["containers"]
+    if running:
+        todo = [s for s in services if containers.get(s, {}).get("state") != "running"
+                or containers[s].get("health") == "unhealthy"]
+    else:
+        todo = [s for s in services if containers.get(s, {}).get("state") == "running"]
+    if not todo:
+        host.noop(f"{', '.join(services)} {'running' if running else 'stopped'}")
+        return
+    cd, names = f"cd {shlex.quote(path)} &&", " ".join(shlex.quote(s) for s in todo)
+    if running:
+        yield f"{cd} docker compose up -d --no-recreate --wait --wait-timeout {int(timeout_s)} {names}"
+    else:
+        yield f"{cd} docker compose stop {names}"
+
+
 def _require_snapshot(taken: set[str], guest: str) -> None:
     if guest not in taken:
         raise OperationError(f"no snapshot of appdata was taken for {guest} in this run (it failed, or the Proxmox "

@@ -1,5 +1,5 @@
-"""Operations for the pool's mount and layout: fstab, mount, directories with ownership, hard links; and the
-apps' config files seeded into appdata before their first start."""
+"""Operations for the pool's mount and layout: fstab, mount, directories with ownership, hard links; snapshots of
+appdata and restores from them; and the apps' config files seeded into appdata before their first start."""
 
 from __future__ import annotations
 
@@ -17,11 +17,13 @@ from pyinfra.api import (
     StringCommand,
     operation,
 )
-from pyinfra.facts.files import File
+from pyinfra.facts.files import Directory, File
 from pyinfra.facts.server import Mounts
 
+from facts.btrfs import BtrfsSubvolumes
 from facts.disks import BlockDevice
 from facts.system import FstabEntries, HardlinkProbe, PathOwnership
+from mediabox.apps import refusal
 
 
 @operation()
@@ -201,6 +203,62 @@ def appdata_snapshot(mount: str, changes: dict[str, list[str]]):
 
 def _record_snapshot(taken: set[str], guests: list[str]) -> None:
     taken.update(guests)
+
+
+BEFORE_RESTORE = "-before-restore"  # the suffix of the snapshot a restore takes of what it replaces
+
+
+@operation(is_idempotent=False)
+def appdata_restore(mount: str, services: list[str], snapshot: str = "latest", every: bool = False):
+    """
+    Bring services' appdata folders back from a read-only snapshot of appdata: first a read-only snapshot of
+    appdata as it is now (``appdata-<time>-before-restore``, pruned by the same retention), then each folder
+    made the same as the snapshot's (rsync, numeric ids). Stop the services first: the restore deploy does.
+
+    + mount: where the pool is mounted
+    + services: the services (appdata folder names) to restore
+    + snapshot: ``latest`` (the newest snapshot not taken by a restore) or a name in ``<mount>/snapshots``
+    + every: the services are all of the stack's: one missing from the snapshot (enabled since) is skipped
+
+    **Example:**
+
+    .. code:: python
+
+        storage.appdata_restore(mount="/mnt/storage", services=["sonarr"], snapshot="appdata-2026-12-01T030000")
+    """
+    if not mount.startswith("/") or not services or any("/" in name or not name for name in services):
+        raise OperationValueError(f"a restore needs the pool's mount and service folder names, got {mount!r}, "
+                                  f"{services!r}")
+    taken = sorted(path.split("/", 1)[1] for path in host.get_fact(BtrfsSubvolumes, path=mount)
+                   if path.startswith("snapshots/appdata-"))
+    chosen = snapshot
+    if snapshot == "latest":
+        chosen = next((name for name in reversed(taken) if not name.endswith(BEFORE_RESTORE)), None)
+    if chosen not in taken:
+        yield refusal(f"no snapshot {snapshot!r} of appdata in {mount}/snapshots (there are: "
+                      f"{', '.join(taken) or 'none'}). Fix: set restore_snapshot to one of those, or 'latest'. "
+                      "Nothing was restored.")
+        return
+    present = [name for name in services if host.get_fact(Directory, path=f"{mount}/snapshots/{chosen}/{name}")]
+    missing = sorted(set(services) - set(present))
+    if missing and not every:
+        yield refusal(f"snapshot {chosen} holds no appdata for {', '.join(missing)}: it was taken before they ran. "
+                      "Fix: choose a later snapshot (restore_snapshot). Nothing was restored.")
+        return
+    if missing:
+        logger.info(f"{host.print_prefix}{', '.join(missing)}: not in {chosen} (enabled since), left as they are")
+    logger.info(f"{host.print_prefix}restoring the appdata of {', '.join(present)} from {chosen}")
+    yield restore_command(mount, chosen, present)
+
+
+def restore_command(mount: str, snapshot: str, services: list[str]) -> str:
+    """The shell command of a restore: a read-only snapshot of appdata as it is, then each service's folder made
+    the same as the snapshot's."""
+    appdata = shlex.quote(f"{mount}/appdata")
+    before = shlex.quote(f"{mount}/snapshots/appdata-") + f'"$(date +%Y-%m-%dT%H%M%S)"{BEFORE_RESTORE}'
+    copies = [f"rsync -a --delete --numeric-ids {shlex.quote(f'{mount}/snapshots/{snapshot}/{name}/')} "
+              f"{shlex.quote(f'{mount}/appdata/{name}/')}" for name in services]
+    return " && ".join([f"btrfs subvolume snapshot -r {appdata} {before} >/dev/null", *copies])
 
 
 @operation()

@@ -1,7 +1,7 @@
 """JSON fixture tests for operations/, as pyinfra's own: tests/operations/<module>.<operation>/<case>.json
 gives the arguments and the facts the host reports, and the exact commands the operation must yield,
 or the no-op it must report, or the error it must raise. Every operation has a change, a no-change and
-an invalid-argument case."""
+an invalid-argument case; an action that always changes (a restore) has a refusal in place of the no-change."""
 
 from __future__ import annotations
 
@@ -244,7 +244,10 @@ def test_every_operation_has_change_noop_and_invalid_cases():
             if hasattr(func, "_inner") and func.__module__ == module.__name__:
                 cases = (FIXTURES / f"{path.stem}.{name}").glob("*.json")
                 kinds = {json.loads(case.read_text()).get("kind") for case in cases}
-                wanted = {"refusal" if f"{path.stem}.{name}" in CHECKS_ONLY else "change", "noop", "invalid"}
+                # A check never changes anything; an action (not idempotent: a restore) always does, and its
+                # refusal stands in for the no-op it cannot have.
+                wanted = {"refusal" if f"{path.stem}.{name}" in CHECKS_ONLY else "change", "invalid",
+                          "noop" if getattr(func, "is_idempotent", True) else "refusal"}
                 assert wanted <= kinds, f"{path.stem}.{name} has only {kinds}"
 
 
