@@ -24,9 +24,10 @@ class AppError(OperationError):
 
 
 class AppCommand(FunctionCommand):
-    """A write to an app's API. pyinfra prints a traceback for any exception a FunctionCommand raises; an
-    AppError is a message for the user (a wrong key, an app down), so it is printed alone, in red, and the
-    operation fails as a nested operation does."""
+    """A write to an app's API, or any function command whose failure is the user's to read. pyinfra prints a
+    traceback for any exception a FunctionCommand raises; an AppError is a message for the user (a wrong key,
+    an app down, an update rolled back), so it is printed alone, in red, and the operation fails as a nested
+    operation does."""
 
     def execute(self, state, host, connector_arguments):
         try:

@@ -10,6 +10,7 @@ from typing import Protocol
 from pyinfra import host
 from pyinfra.api import OperationValueError, operation
 
+from mediabox import plan
 from mediabox.apps import AppCommand, AppError, deferred_while_down
 from mediabox.secrets import Secrets
 
@@ -54,6 +55,8 @@ def api_key(app: MakesKeys, label: str, secret: str, secrets: Secrets):
     if stored and app.accepts_key(stored):
         host.noop(f"{app.title} accepts its key {label!r} from the secrets file")
         return
+    plan.note(f"{app.title}: {'keep its' if app.readable_key(label) else 'make an'} API key {label!r} in the "
+              f"secrets file ({secret})")
     if app.readable_key(label):
         yield AppCommand(_keep_readable, (app, label, secret, secrets), {})
     else:

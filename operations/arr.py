@@ -8,6 +8,7 @@ from __future__ import annotations
 from pyinfra import host
 from pyinfra.api import OperationValueError, operation
 
+from mediabox import plan
 from mediabox.apps import AppCommand, AppError, Sealed, deferred_while_down
 from mediabox.arr import MASK, Connection
 from operations.storage import seed_file
@@ -67,6 +68,8 @@ def root_folders(app: Connection, paths: list[str], library: dict | None = None)
     defaults = _library_defaults(app, library) if library else {}
     bodies = [{"path": path, **({"name": path.rstrip("/").rsplit("/", 1)[-1].title()} if library else {}),
                **defaults} for path in missing]
+    for path in missing:
+        plan.note(f"{app.title}: add root folder {path}")
     yield AppCommand(_post_all, (app, "/rootfolder", bodies), {})
 
 
@@ -112,6 +115,7 @@ def settings(app: Connection, section: str, wanted: dict):
     if not differs:
         host.noop(f"{app.title} {section} settings match")
         return
+    plan.show(f"{app.title} {section} settings", {key: (current.get(key), wanted[key]) for key in differs})
     yield AppCommand(_put_settings, (app, section, {**current, **wanted}), {})
 
 
@@ -181,6 +185,7 @@ def _provider(app: Connection, resource: str, implementation: str, name: str, fi
         template = next((t for t in app.get(f"/{resource}/schema") if t["implementation"] == implementation), None)
         if template is None:
             raise OperationValueError(f"{app.title} offers no {implementation} in /{resource}/schema")
+        plan.note(f"{app.title}: add {_KINDS[resource]} {name} ({implementation})")
         yield AppCommand(_create, (app, resource, _filled(template, name, fields, top)), {})
         return
     values = {field["name"]: field.get("value") for field in current["fields"]}
@@ -194,6 +199,11 @@ def _provider(app: Connection, resource: str, implementation: str, name: str, fi
     if not differs and (not masked or app.passes_test(resource, current)):
         host.noop(f"{app.title} has {_KINDS[resource]} {name}")
         return
+    subject = f"{app.title} {_KINDS[resource]} {name}"
+    plan.show(subject, {key: (values.get(key), fields[key]) if key in fields else (current.get(key), top[key])
+                        for key in differs})
+    if not differs:
+        plan.note(f"{subject}: its stored secret fails the app's test, so it is written again")
     yield AppCommand(_update, (app, resource, _filled(current, name, fields, top)), {})
 
 

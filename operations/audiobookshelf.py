@@ -6,6 +6,7 @@ from __future__ import annotations
 from pyinfra import host
 from pyinfra.api import OperationValueError, operation
 
+from mediabox import plan
 from mediabox.apps import AppCommand, deferred_while_down, missing_libraries
 from mediabox.audiobookshelf import Connection
 
@@ -33,6 +34,7 @@ def root_user(audiobookshelf: Connection):
     if audiobookshelf.status().get("isInit"):
         host.noop("Audiobookshelf has its root user")
         return
+    plan.note(f"Audiobookshelf: make the root user {audiobookshelf.username}")
     yield AppCommand(_initialize, (audiobookshelf,), {})
 
 
@@ -66,6 +68,7 @@ def libraries(audiobookshelf: Connection, wanted: dict[str, tuple[str, str]]):
     if not missing:
         host.noop(f"Audiobookshelf has its libraries {', '.join(wanted)}")
         return
+    plan.note(f"Audiobookshelf: add libraries {', '.join(missing)}")
     yield AppCommand(_add_libraries, (audiobookshelf, missing), {})
 
 

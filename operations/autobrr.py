@@ -9,6 +9,7 @@ from __future__ import annotations
 from pyinfra import host
 from pyinfra.api import OperationValueError, operation
 
+from mediabox import plan
 from mediabox.apps import AppCommand, AppError, Sealed, deferred_while_down
 from mediabox.autobrr import REDACTED, Connection
 
@@ -36,6 +37,7 @@ def user(autobrr: Connection):
     if not autobrr.onboarding_open():
         host.noop("autobrr has its user")
         return
+    plan.note(f"autobrr: make the user {autobrr.username}")
     yield AppCommand(_onboard, (autobrr,), {})
 
 
@@ -68,6 +70,7 @@ def download_client(autobrr: Connection, label: str, wanted: dict):
                                   f"host, got {label!r} and {sorted(wanted)}")
     current = next((c for c in autobrr.get("/api/download_clients") if c["name"].lower() == label.lower()), None)
     if current is None:
+        plan.note(f"autobrr: add download client {label} ({wanted['type']})")
         yield AppCommand(_create, (autobrr, Sealed({"name": label, **wanted})), {})
         return
     if current["type"] != wanted["type"]:
@@ -78,6 +81,10 @@ def download_client(autobrr: Connection, label: str, wanted: dict):
     if not differs and (not redacted or not autobrr.test_failure(current)):
         host.noop(f"autobrr has download client {label}")
         return
+    plan.show(f"autobrr download client {label}", {".".join(path): (_at(current, path), _at(wanted, path))
+                                                   for path in differs})
+    if not differs:
+        plan.note(f"autobrr download client {label}: its stored secret fails autobrr's test, so it is written again")
     yield AppCommand(_update, (autobrr, Sealed(_merged(current, {"name": label, **wanted}))), {})
 
 

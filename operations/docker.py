@@ -8,6 +8,7 @@ import shlex
 from collections.abc import Callable
 from io import StringIO
 
+import yaml
 from pyinfra import host, logger
 from pyinfra.api import (
     FileUploadCommand,
@@ -17,10 +18,12 @@ from pyinfra.api import (
     StringCommand,
     operation,
 )
+from pyinfra.facts.files import FileContents
 
 from facts.docker import ComposeState, RuntimeVersions
-from mediabox import compose
-from operations.storage import SNAPSHOTS_TAKEN
+from mediabox import compose, plan, rollback
+from mediabox.apps import AppCommand, AppError
+from operations.storage import SNAPSHOTS_TAKEN, newest_snapshot_command, restore_command
 
 # runc's fixes for CVE-2025-31133/-52565/-52881 (1.2.8, 1.3.3, 1.4.0) reopen /proc files in a way that
 # Proxmox's AppArmor profile for containers denied until lxc-pve 6.0.0-2: Docker in an unprivileged
@@ -78,11 +81,17 @@ def compose_project(path: str, files: dict[str, str], services: list[str], timeo
     `up -d --remove-orphans --wait` runs only when a file changed or a service is missing, stopped or
     unhealthy. It waits for every service to be healthy, at most timeout_s.
 
+    The files of the last `up` that became healthy are kept in ``.last-good/``. When an `up` does not become
+    healthy, the operation rolls back: those files return, the appdata of each service whose image changed
+    comes back from this run's snapshot (snapshot_for), the previous project is brought up again, and the
+    operation fails with what did not become healthy, why, and what was rolled back.
+
     + path: the project's folder, e.g. ``/opt/mediabox``
     + files: the project's files by relative path (mediabox.compose.render(...).files())
     + services: the compose services that must run
     + timeout_s: the bound on waiting for health
-    + snapshot_for: change nothing unless storage.appdata_snapshot recorded this guest in this run
+    + snapshot_for: change nothing unless storage.appdata_snapshot recorded this guest in this run (None: no
+      snapshot, and a rollback brings back the files only)
 
     **Example:**
 
@@ -100,7 +109,7 @@ def compose_project(path: str, files: dict[str, str], services: list[str], timeo
     if not todo:
         host.noop(f"compose project {path}: {len(services)} services up and healthy")
         return
-    logger.info(f"{host.print_prefix}compose project {path}: {'; '.join(todo)}")
+    _show_plan(path, state, files, todo)
     cd = f"cd {shlex.quote(path)} &&"
     if snapshot_for:
         yield FunctionCommand(_require_snapshot, (SNAPSHOTS_TAKEN, snapshot_for), {})
@@ -112,7 +121,81 @@ def compose_project(path: str, files: dict[str, str], services: list[str], timeo
     for name in compose.stale(state, files):
         yield StringCommand(f"rm -f {shlex.quote(f'{path}/{name}')}")
     yield StringCommand(f"{cd} docker compose config -q")
-    yield StringCommand(f"{cd} docker compose up -d --remove-orphans --wait --wait-timeout {int(timeout_s)}")
+    yield AppCommand(_up_or_roll_back, (SNAPSHOTS_TAKEN, path, int(timeout_s), snapshot_for), {})
+
+
+def _show_plan(path: str, state: dict, files: dict[str, str], todo: list[str]) -> None:
+    """The plan lines of a project that differs: compose.yaml key by key, the rest as compose.changes says."""
+    for item in todo:
+        if item != "compose.yaml differs":
+            plan.note(f"{path}: {item}")
+            continue
+        lines = host.get_fact(FileContents, path=f"{path}/compose.yaml") or []
+        try:
+            current = yaml.safe_load("\n".join(lines)) or {}
+        except yaml.YAMLError:
+            current = None
+        if not isinstance(current, dict):
+            plan.note(f"{path}: compose.yaml differs (it is not YAML)")
+            continue
+        wanted = yaml.safe_load(files["compose.yaml"])
+        changes = plan.diff(current, wanted) | plan.removed(current, wanted)
+        if changes:
+            plan.show(f"{path}/compose.yaml", changes)
+        else:
+            plan.note(f"{path}: compose.yaml differs in its layout only")
+
+
+LAST_GOOD = ".last-good"  # in the project's folder: the files of the last `up` that became healthy (0700)
+
+
+def _up_command(path: str, timeout_s: int) -> str:
+    return f"cd {shlex.quote(path)} && docker compose up -d --remove-orphans --wait --wait-timeout {timeout_s}"
+
+
+def _up_or_roll_back(state, host, taken: dict[str, tuple[str, str]], path: str, timeout_s: int,
+                     guest: str | None) -> None:
+    cd = f"cd {shlex.quote(path)} &&"
+    if _shell(host, _up_command(path, timeout_s))[0]:
+        _shell(host, f"{cd} rm -rf {LAST_GOOD} && mkdir -m 700 {LAST_GOOD} && cp -a compose.yaml env {LAST_GOOD}/",
+               must=True)
+        return
+    failed = _failing(host, cd)
+    ok, previous = _shell(host, f"{cd} cat {LAST_GOOD}/compose.yaml")
+    if not ok:
+        raise AppError(f"the stack in {path} did not become healthy within {timeout_s} s: "
+                       + "; ".join(f"{name} {why}" for name, why in sorted(failed.items()))
+                       + ". It has never been healthy here, so there is nothing to roll back to. Look at `docker "
+                       "compose logs` in that folder, fix it, and run the deploy again.")
+    changed = rollback.image_changes(previous, _shell(host, f"{cd} cat compose.yaml", must=True)[1])
+    _shell(host, f"{cd} cp -a {LAST_GOOD}/compose.yaml compose.yaml && rm -rf env && cp -a {LAST_GOOD}/env env",
+           must=True)
+    snapshot = None
+    if changed and guest in taken:
+        names = " ".join(shlex.quote(name) for name in changed)
+        _shell(host, f"{cd} docker compose stop {names}", must=True)
+        snapshot = _restore_appdata(state.inventory.get_host(taken[guest][0]), taken[guest][1],
+                                    sorted({folder for folder, _, _ in changed.values()}))
+    back = _shell(host, _up_command(path, timeout_s))[0]
+    raise AppError(rollback.report(timeout_s, failed, changed, snapshot, None if back else _failing(host, cd)))
+
+
+def _restore_appdata(pve, mount: str, folders: list[str]) -> str:
+    """On the Proxmox host: the folders brought back from the newest snapshot (this run's); its name."""
+    snapshot = _shell(pve, newest_snapshot_command(mount), must=True)[1].strip()
+    _shell(pve, restore_command(mount, snapshot, folders), must=True)
+    return snapshot
+
+
+def _failing(host, cd: str) -> dict[str, str]:
+    return rollback.failing(_shell(host, f"{cd} docker compose ps -aq | xargs -r docker inspect")[1])
+
+
+def _shell(host, command: str, must: bool = False) -> tuple[bool, str]:
+    ok, output = host.run_shell_command(StringCommand(command))
+    if must and not ok:
+        raise AppError(f"{host.name}: `{command}` failed: {output.stderr[-500:]}")
+    return ok, output.stdout
 
 
 @operation()
@@ -121,7 +204,8 @@ def service_env(path: str, service: str, text: str | Callable[[], str | None], t
     Ensure one service's env file in a compose project (``env/<service>.env``, 0600) has this text, and recreate
     that service alone when it changed. For values made earlier in the same run (the API keys the apps make):
     ``text`` may be a function, called each time the operation reads the guest, so again at execute. The rest
-    of the project is the compose_project operation's.
+    of the project is the compose_project operation's; once the service is healthy, its copy in the project's
+    last healthy files (``.last-good/``, what a failed update rolls back to) is updated too.
 
     + path: the project's folder, e.g. ``/opt/mediabox``
     + service: the compose service, e.g. ``homepage``
@@ -147,10 +231,12 @@ def service_env(path: str, service: str, text: str | Callable[[], str | None], t
         host.noop(f"{path}/{name} is up to date")
         return
     dest = f"{path}/{name}"
+    plan.note(f"{dest} differs (its values are not shown): recreate {service}")
     yield FileUploadCommand(StringIO(text), dest, remote_temp_filename=host.get_temp_filename(dest))
     yield StringCommand(f"chmod 600 {shlex.quote(dest)}")
     yield StringCommand(f"cd {shlex.quote(path)} && docker compose up -d --no-deps --wait --wait-timeout "
-                        f"{int(timeout_s)} {shlex.quote(service)}")
+                        f"{int(timeout_s)} {shlex.quote(service)} && {{ [ ! -d {LAST_GOOD} ] || cp -a "
+                        f"{shlex.quote(name)} {LAST_GOOD}/{shlex.quote(name)}; }}")
 
 
 @operation()
@@ -181,6 +267,7 @@ def compose_services(path: str, services: list[str], running: bool = True, timeo
     if not todo:
         host.noop(f"{', '.join(services)} {'running' if running else 'stopped'}")
         return
+    plan.note(f"{path}: {'start' if running else 'stop'} {', '.join(todo)}")
     cd, names = f"cd {shlex.quote(path)} &&", " ".join(shlex.quote(s) for s in todo)
     if running:
         yield f"{cd} docker compose up -d --no-recreate --wait --wait-timeout {int(timeout_s)} {names}"

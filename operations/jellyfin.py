@@ -6,6 +6,7 @@ from __future__ import annotations
 from pyinfra import host
 from pyinfra.api import OperationValueError, operation
 
+from mediabox import plan
 from mediabox.apps import AppCommand, deferred_while_down, missing_libraries
 from mediabox.jellyfin import Connection
 
@@ -35,6 +36,7 @@ def startup_wizard(jellyfin: Connection, culture: str = "en-US", country: str = 
     if jellyfin.public_info().get("StartupWizardCompleted"):
         host.noop("Jellyfin's startup wizard is done")
         return
+    plan.note(f"Jellyfin: run the startup wizard ({culture}, {country}, {language})")
     yield AppCommand(_run_wizard, (jellyfin, culture, country, language), {})
 
 
@@ -74,6 +76,7 @@ def libraries(jellyfin: Connection, wanted: dict[str, tuple[str, str]]):
     if not missing:
         host.noop(f"Jellyfin has its libraries {', '.join(wanted)}")
         return
+    plan.note(f"Jellyfin: add libraries {', '.join(missing)}")
     yield AppCommand(_add_libraries, (jellyfin, missing), {})
 
 
@@ -107,6 +110,7 @@ def encoding(jellyfin: Connection, wanted: dict):
     if not differs:
         host.noop(f"Jellyfin's transcoding settings match ({len(wanted)} keys)")
         return
+    plan.show("Jellyfin transcoding", {key: (current.get(key), wanted[key]) for key in differs})
     yield AppCommand(_post_encoding, (jellyfin, {**current, **wanted}), {})
 
 

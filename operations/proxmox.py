@@ -11,7 +11,7 @@ from pyinfra.api import FunctionCommand, OperationError, OperationValueError, Qu
 from pyinfra.facts.files import FileContents
 
 from facts.proxmox import TemplateGroupId
-from mediabox import lxc, pve
+from mediabox import lxc, plan, pve
 
 
 @operation()
@@ -44,6 +44,7 @@ def storage_dir(api: ProxmoxAPI, storage: str, path: str, content: str, mountpoi
         return
     params = {"storage": storage, "type": "dir", "path": path, "content": content,
               "is_mountpoint": mountpoint, "create-base-path": 1}
+    plan.note(f"Proxmox storage {storage}: add it ({path}, {content})")
     yield FunctionCommand(_create_storage, (api, params), {})
 
 
@@ -78,6 +79,7 @@ def template_present(api: ProxmoxAPI, node: str, storage: str, template: str, ur
     if volid in present:
         host.noop(f"template {volid} is present")
         return
+    plan.note(f"template {volid}: download it from {url or 'the appliance index'}")
     if url:
         params = {"content": "vztmpl", "filename": template, "url": url}
         if sha512:
@@ -130,6 +132,7 @@ def container(api: ProxmoxAPI, node: str, config: dict, restart: bool = False, t
         if clash:
             raise OperationError(f"container {clash[0]} on {node} already uses the host name {config['hostname']}: "
                                  "choose another guest_hostname. Nothing was changed.")
+        plan.note(f"container {vmid} ({config['hostname']}) on {node}: create it")
         yield FunctionCommand(_create, (api, node, config), {})
         return
     if lxc.MANAGED_TAG not in lxc.normalise("tags", mine.get("tags", "")):
@@ -145,8 +148,10 @@ def container(api: ProxmoxAPI, node: str, config: dict, restart: bool = False, t
         host.noop(f"container {vmid} matches its settings")
         return
     if update:
+        plan.show(f"container {vmid}", plan.diff(current, update))
         yield FunctionCommand(_update, (api, node, vmid, update), {})
     if pending and restart:
+        plan.note(f"container {vmid}: reboot it for {', '.join(pending)}")
         yield FunctionCommand(_reboot, (api, node, vmid), {})
 
 
@@ -187,6 +192,7 @@ def container_running(api: ProxmoxAPI, node: str, vmid: int):
     if listed.get(vmid, {}).get("status") == "running":
         host.noop(f"container {vmid} is running")
         return
+    plan.note(f"container {vmid}: start it")
     yield FunctionCommand(_start, (api, node, vmid), {})
 
 
@@ -228,6 +234,8 @@ def container_raw_lxc(vmid: int, lines: list[str]):
         host.noop(f"container {vmid} has its {len(lines)} raw lxc line(s)")
         return
     logger.warning(f"{host.print_prefix}container {vmid}: {len(missing)} raw lxc line(s) apply at its next restart")
+    for line in missing:
+        plan.note(f"{path}: add {line}")
     # Insert before the first [section] (snapshots, pending), else append; pmxcfs takes a whole-file write.
     script = ('BEGIN { n = split(ENVIRON["ADD"], lines, "\\n") } '
               '/^\\[/ && !done { for (i = 1; i <= n; i++) print lines[i]; done = 1 } '

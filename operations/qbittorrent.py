@@ -6,6 +6,7 @@ from __future__ import annotations
 from pyinfra import host
 from pyinfra.api import OperationValueError, operation
 
+from mediabox import plan
 from mediabox.apps import AppCommand, AppError, deferred_while_down
 from mediabox.qbt import Connection
 from operations.storage import seed_file
@@ -74,6 +75,7 @@ def preferences(qbt: Connection, wanted: dict):
     if not update:
         host.noop(f"qBittorrent preferences match ({len(wanted)} keys)")
         return
+    plan.show("qBittorrent preferences", {key: (current.get(key), value) for key, value in update.items()})
     yield AppCommand(_set_preferences, (qbt, update), {})
 
 
@@ -113,6 +115,8 @@ def categories(qbt: Connection, wanted: dict[str, str]):
     if not missing and not moved:
         host.noop(f"qBittorrent categories {', '.join(sorted(wanted))} exist")
         return
+    plan.show("qBittorrent categories", {f"{name}.savePath": (current.get(name, {}).get("savePath", plan.UNSET), path)
+                                         for name, path in {**missing, **moved}.items()})
     yield AppCommand(_write_categories, (qbt, missing, moved), {})
 
 

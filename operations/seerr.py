@@ -8,6 +8,7 @@ from pyinfra import host
 from pyinfra.api import OperationValueError, operation
 
 from mediabox import jellyfin as jellyfin_api
+from mediabox import plan
 from mediabox.apps import AppCommand, AppError, Sealed, deferred_while_down
 from mediabox.seerr import JELLYFIN, Connection
 
@@ -34,6 +35,7 @@ def media_server(seerr: Connection, jellyfin: jellyfin_api.Connection, hostname:
     if seerr.public().get("mediaServerType") == JELLYFIN:
         host.noop("Seerr is linked to Jellyfin")
         return
+    plan.note(f"Seerr: link to Jellyfin at {hostname}:{port}")
     yield AppCommand(_link, (seerr, jellyfin, hostname, port), {})
 
 
@@ -71,9 +73,11 @@ def libraries(seerr: Connection, jellyfin: jellyfin_api.Connection, names: list[
     seerr.require_linked()
     in_jellyfin = {lib["Name"]: lib["ItemId"] for lib in jellyfin.get("/Library/VirtualFolders")}
     enabled = {lib["name"]: lib["id"] for lib in seerr.get("/settings/jellyfin").get("libraries", []) if lib["enabled"]}
-    if enabled == {name: in_jellyfin.get(name) for name in names}:
+    wanted = {name: in_jellyfin.get(name) for name in names}
+    if enabled == wanted:
         host.noop(f"Seerr watches the libraries {', '.join(names)}")
         return
+    plan.show("Seerr libraries", plan.diff(enabled, wanted) | plan.removed(enabled, wanted))
     yield AppCommand(_enable_libraries, (seerr, sorted(names)), {})
 
 
@@ -119,6 +123,10 @@ def server(seerr: Connection, kind: str, settings: dict, profile: str):
     if current and all(current.get(key) == value for key, value in wanted.items()):
         host.noop(f"Seerr sends {kind} requests to {settings['name']}")
         return
+    if current:
+        plan.show(f"Seerr {kind} server {settings['name']}", plan.diff(current, wanted))
+    else:
+        plan.note(f"Seerr: add {kind} server {settings['name']}")
     yield AppCommand(_save_server, (seerr, kind, current["id"] if current else None, Sealed(wanted)), {})
 
 
@@ -154,6 +162,7 @@ def initialized(seerr: Connection):
     if seerr.public().get("initialized"):
         host.noop("Seerr's setup is done")
         return
+    plan.note("Seerr: finish its setup")
     yield AppCommand(_initialize, (seerr,), {})
 
 

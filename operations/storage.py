@@ -23,6 +23,7 @@ from pyinfra.facts.server import Mounts
 from facts.btrfs import BtrfsSubvolumes
 from facts.disks import BlockDevice
 from facts.system import FstabEntries, HardlinkProbe, PathOwnership
+from mediabox import plan
 from mediabox.apps import refusal
 
 
@@ -169,8 +170,10 @@ def _hardlink_failure(source: str, target: str, error: str) -> str:
             "and media/ as plain directories in ONE subvolume, reached through one mount. Error: " + error)
 
 
-# Guests whose appdata snapshot was taken in this run (docker.compose_project checks it before changing).
-SNAPSHOTS_TAKEN: set[str] = set()
+BEFORE_RESTORE = "-before-restore"  # the suffix of the snapshot a restore takes of what it replaces
+# Guests whose appdata snapshot was taken in this run, with the Proxmox host and the pool's mount that took it:
+# docker.compose_project requires it before it changes anything, and rolls a failed update back from it.
+SNAPSHOTS_TAKEN: dict[str, tuple[str, str]] = {}
 
 
 @operation()
@@ -178,7 +181,8 @@ def appdata_snapshot(mount: str, changes: dict[str, list[str]]):
     """
     Take a read-only snapshot of appdata (the maintenance job's, named appdata-<time> and pruned by its
     retention) before guests' stacks change the apps' state; nothing when no guest changes. Each guest
-    is then recorded in SNAPSHOTS_TAKEN, which the guest's compose_project requires before it writes.
+    is then recorded in SNAPSHOTS_TAKEN, which the guest's compose_project requires before it writes and
+    restores a failed update's appdata from.
 
     + mount: where the pool is mounted
     + changes: what is about to change, by guest, e.g. ``{"media": ["compose.yaml differs"]}``
@@ -196,16 +200,19 @@ def appdata_snapshot(mount: str, changes: dict[str, list[str]]):
         host.noop("nothing changes: no snapshot of appdata needed")
         return
     for guest in guests:
-        logger.info(f"{host.print_prefix}snapshot of {mount}/appdata before {guest}: {'; '.join(changes[guest])}")
+        plan.note(f"read-only snapshot of {mount}/appdata before {guest}'s stack changes")
     yield "systemctl start mediabox-snapshot.service"
-    yield FunctionCommand(_record_snapshot, (SNAPSHOTS_TAKEN, guests), {})
+    yield FunctionCommand(_record_snapshot, (SNAPSHOTS_TAKEN, guests, host.name, mount), {})
 
 
-def _record_snapshot(taken: set[str], guests: list[str]) -> None:
-    taken.update(guests)
+def _record_snapshot(taken: dict[str, tuple[str, str]], guests: list[str], pve_host: str, mount: str) -> None:
+    taken.update({guest: (pve_host, mount) for guest in guests})
 
 
-BEFORE_RESTORE = "-before-restore"  # the suffix of the snapshot a restore takes of what it replaces
+def newest_snapshot_command(mount: str) -> str:
+    """Prints the name of the newest read-only snapshot of appdata that a restore did not take."""
+    return (f"ls -1 {shlex.quote(mount + '/snapshots')} | grep '^appdata-' "
+            f"| grep -v -- {shlex.quote(BEFORE_RESTORE)}'$' | tail -n 1")
 
 
 @operation(is_idempotent=False)
@@ -286,6 +293,7 @@ def seed_file(path: str, text: str, owner: str, kept_by: str):
         host.noop(f"{path} exists ({kept_by} keeps it)")
         return
     uid, gid = owner.split(":")
+    plan.note(f"{path}: seed it before {kept_by}'s first start")
     yield StringCommand(f"install -d -o {uid} -g {gid} -m 750 {shlex.quote(posixpath.dirname(path))}")
     yield FileUploadCommand(StringIO(text), path, remote_temp_filename=host.get_temp_filename(path))
     yield StringCommand(f"chown {owner} {shlex.quote(path)} && chmod 600 {shlex.quote(path)}")

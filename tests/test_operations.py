@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from pyinfra.api.exceptions import OperationError
 from pyinfra.api.state import State
 from pyinfra.context import ctx_host, ctx_state
 
-from mediabox import apps
+from mediabox import apps, plan
 from mediabox.apps import AppError
 from mediabox.secrets import Secrets
 
@@ -24,6 +25,8 @@ FIXTURES = Path(__file__).parent / "operations"
 # Operations that only check (they pass, or stop the run with the fix) and never change anything.
 CHECKS_ONLY = {"docker.runtime_supported"}
 CASES = sorted(FIXTURES.glob("*/*.json"))
+# Operations whose changes a --dry run lists item by item (mediabox.plan): a change case says its plan lines.
+PLANNED = {"proxmox", "docker", "qbittorrent", "arr", "jellyfin", "seerr", "autobrr", "audiobookshelf", "apps"}
 
 
 class FakeHost:
@@ -252,7 +255,7 @@ def test_every_operation_has_change_noop_and_invalid_cases():
 
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.parent.name}/{c.stem}" for c in CASES])
-def test_operation(case):
+def test_operation(case, caplog):
     spec = json.loads(case.read_text())
     module, name = case.parent.name.rsplit(".", 1)
     operation = getattr(importlib.import_module(f"operations.{module}"), name)
@@ -271,7 +274,12 @@ def test_operation(case):
             for text in spec["exception"]["contains"]:
                 assert text in str(raised.value)
             return
-        commands = [serialise(c) for c in operation._inner(*spec.get("args", []), **spec.get("kwargs", {}))]
+        with caplog.at_level(logging.INFO, logger="pyinfra"):
+            commands = [serialise(c) for c in operation._inner(*spec.get("args", []), **spec.get("kwargs", {}))]
     assert commands == spec["commands"]
+    shown = [record.getMessage().removeprefix(f"{fake.print_prefix}{plan.MARK}") for record in caplog.records
+             if plan.MARK in record.getMessage()]
+    if module in PLANNED and spec["kind"] == "change":
+        assert shown == spec["plan"], "the plan lines of this change"
     if not commands:
         assert fake.noop_description == spec["noop_description"]

@@ -128,10 +128,12 @@ _CHANGED_SINCE = ("find / -xdev \\( " + " -o ".join(f"-path {p}" for p in _SYSTE
 
 @pytest.fixture
 def unchanged_hosts(lab):
-    """Yields a check that lists, per lab host, the files changed since the fixture started."""
-    since = f"{time.time():.3f}"  # the lab's containers share this machine's clock
+    """Yields a check that lists, per lab host, the files changed since the fixture started (or since a time
+    the test gives, after it made changes of its own)."""
+    start = time.time()  # the lab's containers share this machine's clock
 
-    def changed() -> dict[str, list[str]]:
-        return {name: ssh(name, _CHANGED_SINCE.format(since=since)).split() for name in LAB_HOSTS}
+    def changed(since: float | None = None) -> dict[str, list[str]]:
+        mark = f"{since or start:.3f}"
+        return {name: ssh(name, _CHANGED_SINCE.format(since=mark)).split() for name in LAB_HOSTS}
 
     return changed

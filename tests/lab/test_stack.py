@@ -6,13 +6,14 @@ running containers; appdata is snapshotted on the host before the stack changes,
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 import yaml
 
 import lab.topology as topology
 from mediabox.catalog import SERVICES
-from tests.lab.conftest import deploy, ssh
+from tests.lab.conftest import KNOWN_HOSTS, SSH_KEY, deploy, ssh
 
 GUEST = topology.DOCKER_GUEST["name"]
 PVE = topology.PVE_HOST["name"]
@@ -121,6 +122,38 @@ def test_no_snapshot_no_change(stack):
         ssh(PVE, "btrfs property set /mnt/storage/snapshots ro false")
     healed = deploy(STAGES)
     assert healed.returncode == 0 and healed.changed("Compose project up and healthy"), healed.output[-4000:]
+
+
+def test_an_update_that_never_becomes_healthy_is_rolled_back(stack):
+    """Issue #7's acceptance 2. Sonarr's pin moves to an image that never answers Sonarr's health check (the
+    lab's qBittorrent), and while it starts, a "migration" writes into Sonarr's appdata on the pool. The run
+    fails, saying why; Sonarr's previous image runs again, healthy, its appdata is the snapshot's (what the
+    migration wrote kept in a -before-restore snapshot), and the next run with the old pins changes nothing."""
+    from inventory.lab import docker_guests
+    pins = dict(docker_guests)[GUEST]["image_overrides"]
+    old, new = pins["sonarr"], pins["qbittorrent"]
+    pool = "/mnt/storage"
+    taken = len(snapshots())
+    migration = subprocess.Popen(  # waits for the run's snapshot, then writes as a new version would
+        ["ssh", "-i", SSH_KEY, "-o", f"UserKnownHostsFile={KNOWN_HOSTS}", "-o", "BatchMode=yes",
+         f"root@{topology.PVE_HOST['ip']}",
+         f"for i in $(seq 600); do [ $(ls {pool}/snapshots | wc -l) -gt {taken} ] && "
+         f"echo v5 > {pool}/appdata/sonarr/migrated-by-the-update && exit 0; sleep 0.5; done; exit 1"])
+    try:
+        update = deploy({**STAGES, "image_overrides": {**pins, "sonarr": new}, "stack_health_timeout_s": 30})
+    finally:
+        assert migration.wait(timeout=120) == 0
+    assert update.returncode != 0
+    assert update.results["Compose project up and healthy"]["error"] == "1"
+    assert "did not become healthy within 30 s: sonarr" in update.output
+    assert f"undoing sonarr {old} -> {new}" in update.output, update.output[-4000:]
+    assert "The previous images run again, healthy" in update.output and "Traceback" not in update.output
+    sonarr = ssh(GUEST, "docker inspect -f '{{.Config.Image}} {{.State.Health.Status}}' sonarr").split()
+    assert sonarr == [old, "healthy"]
+    assert ssh(PVE, f"ls {pool}/appdata/sonarr/migrated-by-the-update 2>/dev/null; true").strip() == ""
+    kept = ssh(PVE, f"ls -d {pool}/snapshots/appdata-*-before-restore | tail -1").strip()
+    assert ssh(PVE, f"cat {kept}/sonarr/migrated-by-the-update").strip() == "v5"
+    assert deploy(STAGES).changed_nothing
 
 
 def test_docker_repository_source_plans_its_key_repository_and_packages(stack, unchanged_hosts):
