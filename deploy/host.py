@@ -4,20 +4,13 @@ blank and not listed for wiping, and on a degraded pool."""
 
 from __future__ import annotations
 
-from io import StringIO
-from pathlib import Path
-
 from pyinfra import host
-from pyinfra.operations import files, systemd
-from pyinfra.operations.util import any_changed
 
-from deploy import apt_proxy, pve_api
+from deploy import apt_proxy, maintenance, pve_api
 from mediabox import layout
 from mediabox.run import Run
 from mediabox.settings import Settings
 from operations import btrfs, proxmox, storage, system
-
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "host"
 
 
 def apply(run: Run, s: Settings) -> None:
@@ -57,31 +50,11 @@ def apply(run: Run, s: Settings) -> None:
 
 
 def _maintenance(s: Settings, mount: str, notify_url: str | None) -> None:
-    """Timers for scrub, snapshots and the disk check; smartd on disks that report SMART. Failures are
-    posted to notify_url (from the secrets file, kept 0600 on the host) when there is one."""
+    """Timers for scrub, snapshots and the disk check; smartd on disks that report SMART."""
     settings_env = (f"POOL_MOUNT={mount}\nSNAPSHOT_RETENTION_DAYS={s.snapshot_retention_days}\n"
                     f"DISK_SPACE_WARN_PERCENT={s.disk_space_warn_percent}\n")
-    files.put(name="Maintenance script", src=str(TEMPLATES / "mediabox-maintenance.sh"),
-              dest="/usr/local/sbin/mediabox-maintenance", mode="755")
-    files.put(name="Maintenance settings", src=StringIO(settings_env), dest="/etc/mediabox/maintenance.env",
-              mode="644", create_remote_dir=True)
-    if notify_url:
-        files.put(name="Failure notifier address", src=StringIO(f"NOTIFY_URL={notify_url}\n"),
-                  dest="/etc/mediabox/notify.env", mode="600", create_remote_dir=True)
-    else:
-        files.file(name="No failure notifier address", path="/etc/mediabox/notify.env", present=False)
-
-    units = [files.put(name="Failure notifier unit", src=str(TEMPLATES / "mediabox-notify@.service"),
-                       dest="/etc/systemd/system/mediabox-notify@.service", mode="644")]
     calendars = {"scrub": s.scrub_calendar, "snapshot": s.snapshot_calendar, "diskcheck": s.disk_check_calendar}
-    for job in layout.MAINTENANCE_JOBS:
-        for kind in ("service", "timer"):
-            units.append(files.template(
-                name=f"mediabox-{job}.{kind}", src=str(TEMPLATES / f"mediabox-job.{kind}.j2"),
-                dest=f"/etc/systemd/system/mediabox-{job}.{kind}", mode="644",
-                job=job, mount=mount, calendar=calendars[job]))
-    systemd.daemon_reload(name="Reload systemd units", _if=any_changed(*units))
-    for job in layout.MAINTENANCE_JOBS:
-        systemd.service(name=f"mediabox-{job}.timer on", service=f"mediabox-{job}.timer", running=True, enabled=True)
+    maintenance.timers({job: calendars[job] for job in layout.MAINTENANCE_JOBS}, settings_env, notify_url,
+                       subject=mount)
     system.smartd(name="smartd watches the pool disks", disks=list(s.pool_disks),
                   notify_command="/usr/local/sbin/mediabox-maintenance")

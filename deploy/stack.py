@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pyinfra import host, inventory
 
+from deploy import maintenance
 from facts.docker import ComposeState
 from facts.system import GroupId
 from mediabox import arr, compose, mylar3, qbt
@@ -30,6 +31,8 @@ def apply(run: Run, s: Settings) -> None:
         project, services = plan(run, host.name)
         docker.compose_project(name="Compose project up and healthy", path=s.stack_dir, files=project.files(),
                                services=services, timeout_s=s.stack_health_timeout_s, snapshot_for=host.name)
+        maintenance.timers({"containers": s.container_check_calendar}, f"STACK_DIR={s.stack_dir}\n",
+                           run.secrets.get("notify_url"), subject=s.stack_dir)
 
 
 def _seed_configs(run: Run, s: Settings) -> None:

@@ -196,6 +196,8 @@ def _audiobookshelf(run: Run, s: Settings) -> None:
 def _homepage(run: Run, s: Settings) -> None:
     files.put(name="Homepage services and widgets", src=StringIO(homepage.services_yaml(s)),
               dest=f"{compose.APPDATA}/homepage/services.yaml", mode="644")  # Homepage only reads it
+    files.put(name="Homepage resources bar", src=StringIO(homepage.widgets_yaml()),
+              dest=f"{compose.APPDATA}/homepage/widgets.yaml", mode="644")
     # Rendered again when this operation runs, after the keys above were kept: on a run that made one, Homepage's
     # env file differs and Homepage alone is recreated (it keeps no data: no snapshot of appdata is needed).
     homepage_svc = SERVICES["homepage"]

@@ -72,6 +72,8 @@ snapshot_calendar = "daily"
 snapshot_retention_days = 14
 disk_check_calendar = "daily"
 disk_space_warn_percent = 85
+# In each Docker guest: every container of the stack running, none unhealthy (the same notifier).
+container_check_calendar = "*:0/15"
 
 # ---------------------------------------------------------------------------------- Proxmox host
 

@@ -165,7 +165,7 @@ SERVICES: dict[str, Service] = {
         Service("ipfs", "IPFS (kubo)", "ipfs/kubo:v0.38.1", 33, 512, 256, port=5001, profiles=BIG,
                 volumes=("{appdata}:/data/ipfs",), environment={"IPFS_PROFILE": "lowpower"}, group="System"),
         Service("homepage", "Homepage", "ghcr.io/gethomepage/homepage:v1.7.0", 40, 128, 64, port=3000,
-                profiles=BOTH, volumes=("{appdata}:/app/config",),
+                profiles=BOTH, volumes=("{appdata}:/app/config", "{data}:/data:ro"),
                 environment={"HOMEPAGE_ALLOWED_HOSTS": "{guest_ip}:3000,localhost:3000", "PUID": "{puid}",
                              "PGID": "{pgid}"},
                 healthcheck="wget -qO /dev/null http://localhost:3000/api/healthcheck", group="System"),

@@ -13,6 +13,8 @@ from mediabox.catalog import Service
 from mediabox.settings import Settings
 
 GROUPS = ("Media", "Requests", "Downloads", "Books", "System")
+HEADER = "# Rendered by mediabox from its service catalog; edits are replaced on the next run.\n"
+DATA_MOUNT = "/data"  # where Homepage sees the pool's data subvolume (read-only)
 
 
 def keyed(svc: Service) -> bool:
@@ -32,14 +34,23 @@ def services_yaml(s: Settings) -> str:
     for svc in s.enabled_services():
         if not s.port(svc) or svc.name == "homepage":
             continue
-        entry = {"href": f"http://{s.guest_ip.ip}:{s.port(svc)}", "description": svc.title}
+        # siteMonitor: Homepage probes the service from inside the stack and shows it up (with its latency) or down
+        entry = {"href": f"http://{s.guest_ip.ip}:{s.port(svc)}", "description": svc.title,
+                 "siteMonitor": svc.internal_url}
         widget = _widget(s, svc)
         if widget:
             entry["widget"] = widget
         groups.setdefault(svc.group, []).append({svc.title: entry})
     ordered = [{group: groups[group]} for group in (*GROUPS, *sorted(set(groups) - set(GROUPS))) if group in groups]
-    header = "# Rendered by mediabox from its service catalog; edits are replaced on the next run.\n"
-    return header + yaml.safe_dump(ordered, sort_keys=False, width=120)
+    return HEADER + yaml.safe_dump(ordered, sort_keys=False, width=120)
+
+
+def widgets_yaml() -> str:
+    """Homepage's top bar: the guest's CPU and memory, and the pool's free space (its data subvolume, mounted
+    read-only at /data in Homepage), next to the disk check's threshold."""
+    widgets = [{"resources": {"label": "Docker guest", "cpu": True, "memory": True}},
+               {"resources": {"label": "Pool", "disk": DATA_MOUNT, "expanded": True}}]
+    return HEADER + yaml.safe_dump(widgets, sort_keys=False)
 
 
 def _widget(s: Settings, svc: Service) -> dict | None:

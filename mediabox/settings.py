@@ -103,6 +103,7 @@ class _SettingsBase(BaseModel):
     snapshot_retention_days: int = _describe("a number of days, 1 or more", ge=1)
     disk_check_calendar: str = _describe("a systemd OnCalendar value such as 'daily'", min_length=1)
     disk_space_warn_percent: int = _describe("a percentage between 50 and 99", ge=50, le=99)
+    container_check_calendar: str = _describe("a systemd OnCalendar value such as '*:0/15'", min_length=1)
 
     # Proxmox host
     pve_api_host: str | None = _describe("None (use the SSH address) or the API's host name or IP")

@@ -10,8 +10,10 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
@@ -137,3 +139,39 @@ def unchanged_hosts(lab):
         return {name: ssh(name, _CHANGED_SINCE.format(since=mark)).split() for name in LAB_HOSTS}
 
     return changed
+
+
+@dataclass
+class Inbox:
+    """What the lab hosts post to notify_url (an ntfy-style endpoint: the message is the body)."""
+    url: str
+    received: list[str] = field(default_factory=list)
+
+    def wait_for(self, text: str, timeout_s: float = 20) -> str:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            found = next((body for body in self.received if text in body), None)
+            if found:
+                return found
+            time.sleep(0.2)
+        raise AssertionError(f"nothing posted with {text!r} in {timeout_s} s; received: {self.received}")
+
+
+@pytest.fixture
+def notify_inbox(lab):
+    """An HTTP endpoint on the lab bridge that records every POST, as notify_url."""
+    posted: list[str] = []
+
+    class Recorder(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (http.server's name)
+            posted.append(self.rfile.read(int(self.headers["Content-Length"])).decode())
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer((topology.GATEWAY, 0), Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield Inbox(f"http://{topology.GATEWAY}:{server.server_port}/mediabox-alerts", posted)
+    server.shutdown()

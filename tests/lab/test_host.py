@@ -8,9 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 import yaml
@@ -143,34 +140,12 @@ def test_hardlink_selftest_fails_when_downloads_is_its_own_subvolume(built_pool)
     assert "Invalid cross-device link" in result.output and "ONE subvolume" in result.output
 
 
-class _Recorder(BaseHTTPRequestHandler):
-    received: list[str] = []
-
-    def do_POST(self):  # noqa: N802 (http.server's name)
-        self.received.append(self.rfile.read(int(self.headers["Content-Length"])).decode())
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-def test_a_failing_job_is_reported_to_notify_url(built_pool, tmp_path):
-    server = HTTPServer((topology.GATEWAY, 0), _Recorder)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://{topology.GATEWAY}:{server.server_port}/mediabox-alerts"
+def test_a_failing_job_is_reported_to_notify_url(built_pool, notify_inbox, tmp_path):
     secrets = yaml.safe_load(open(os.path.join(topology.LAB_DIR, "secrets.yml")))
-    secrets_file = write_secrets(tmp_path / "secrets.yml", {**secrets, "notify_url": url})
-    try:
-        result = deploy({**HOST_ONLY, "secrets_file": str(secrets_file)})
-        assert result.changed("Failure notifier address") and url not in result.output
-        assert ssh(PVE, "stat -c %a /etc/mediabox/notify.env").strip() == "600"
-        ssh(PVE, f"umount {MOUNT}; systemctl start mediabox-diskcheck.service || true")
-        for _ in range(50):
-            if _Recorder.received:
-                break
-            time.sleep(0.2)
-        assert any("mediabox-diskcheck.service failed" in body for body in _Recorder.received), _Recorder.received
-        assert "is not mounted" in ssh(PVE, "journalctl -u mediabox-diskcheck.service --no-pager -n 20")
-    finally:
-        server.shutdown()
+    secrets_file = write_secrets(tmp_path / "secrets.yml", {**secrets, "notify_url": notify_inbox.url})
+    result = deploy({**HOST_ONLY, "secrets_file": str(secrets_file)})
+    assert result.changed("Failure notifier address") and notify_inbox.url not in result.output
+    assert ssh(PVE, "stat -c %a /etc/mediabox/notify.env").strip() == "600"
+    ssh(PVE, f"umount {MOUNT}; systemctl start mediabox-diskcheck.service || true")
+    body = notify_inbox.wait_for("mediabox-diskcheck.service failed")
+    assert f"{MOUNT} is not mounted" in body  # the job's own words, from its journal
