@@ -20,7 +20,7 @@ def apply(run: Run, s: Settings) -> None:
     mount = s.storage_mount
 
     apt_proxy(s)
-    system.packages(name="Storage tools", names=["btrfs-progs", "smartmontools", "curl", "rsync"])
+    system.packages(name="Storage tools", names=["btrfs-progs", "smartmontools", "curl", "rsync", "zstd"])
 
     btrfs.pool(name="btrfs RAID1 pool", label=s.pool_label, disks=list(s.pool_disks),
                wipe_serials=list(s.pool_wipe_serials))
@@ -52,9 +52,13 @@ def apply(run: Run, s: Settings) -> None:
 def _maintenance(s: Settings, mount: str, notify_url: str | None) -> None:
     """Timers for scrub, snapshots and the disk check; smartd on disks that report SMART."""
     settings_env = (f"POOL_MOUNT={mount}\nSNAPSHOT_RETENTION_DAYS={s.snapshot_retention_days}\n"
-                    f"DISK_SPACE_WARN_PERCENT={s.disk_space_warn_percent}\n")
-    calendars = {"scrub": s.scrub_calendar, "snapshot": s.snapshot_calendar, "diskcheck": s.disk_check_calendar}
-    maintenance.timers({job: calendars[job] for job in layout.MAINTENANCE_JOBS}, settings_env, notify_url,
-                       subject=mount)
+                    f"DISK_SPACE_WARN_PERCENT={s.disk_space_warn_percent}\n"
+                    f"EXPORT_TARGET={s.export_target or ''}\nEXPORT_KEEP={s.export_keep}\n")
+    calendars = {"scrub": s.scrub_calendar, "snapshot": s.snapshot_calendar, "diskcheck": s.disk_check_calendar,
+                 "export": s.export_calendar}
+    jobs = [*layout.MAINTENANCE_JOBS, *(["export"] if s.export_target else [])]
+    maintenance.timers({job: calendars[job] for job in jobs}, settings_env, notify_url, subject=mount)
+    if not s.export_target:
+        maintenance.timer_off("export")
     system.smartd(name="smartd watches the pool disks", disks=list(s.pool_disks),
                   notify_command="/usr/local/sbin/mediabox-maintenance")

@@ -39,3 +39,8 @@ def timers(jobs: dict[str, str], settings_env: str, notify_url: str | None, subj
     systemd.daemon_reload(name="Reload systemd units", _if=any_changed(*units))
     for job in jobs:
         systemd.service(name=f"mediabox-{job}.timer on", service=f"mediabox-{job}.timer", running=True, enabled=True)
+
+
+def timer_off(job: str) -> None:
+    """An optional job turned off: its timer stopped and disabled (its units stay, unused)."""
+    systemd.service(name=f"mediabox-{job}.timer off", service=f"mediabox-{job}.timer", running=False, enabled=False)

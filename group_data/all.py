@@ -72,6 +72,13 @@ snapshot_calendar = "daily"
 snapshot_retention_days = 14
 disk_check_calendar = "daily"
 disk_space_warn_percent = 85
+# An export of appdata off the pool (the newest snapshot, btrfs send) on the Proxmox host, e.g. a USB disk's
+# mount point. A btrfs target receives each snapshot as a read-only subvolume, incrementally from the one before;
+# any other filesystem gets a zstd-compressed send stream (appdata-<time>.btrfs.zst), whole each time. The
+# export_keep newest are kept there. None: no export.
+export_target = None
+export_calendar = "weekly"
+export_keep = 4
 # In each Docker guest: every container of the stack running, none unhealthy (the same notifier).
 container_check_calendar = "*:0/15"
 

@@ -13,6 +13,7 @@ from ipaddress import IPv4Address
 from typing import Any
 
 from mediabox.catalog import SERVICES, Service
+from mediabox.layout import SUBVOLUMES
 from mediabox.lxc import RAW_LXC_RE
 from mediabox.settings import BY_ID_RE, ROLES, STAGES, Problem, Settings, disk_serial
 
@@ -49,10 +50,26 @@ def _check_run(s: Settings) -> list[Problem]:
                                 "name one of " + ", ".join(svc.name for svc in s.enabled_services()) + ", or 'all'"))
     if not os.path.isabs(s.storage_mount):
         problems.append(Problem("storage_mount", s.storage_mount, "not an absolute path", "use e.g. '/mnt/storage'"))
+    problems += _check_export(s)
     if s.apt_proxy is not None and not re.match(r"^https?://[^/\s]+(:\d+)?/?$", s.apt_proxy):
         problems.append(Problem("apt_proxy", s.apt_proxy, "not an http(s) URL",
                                 "use None or e.g. 'http://192.168.1.5:3142'"))
     return problems
+
+
+def _check_export(s: Settings) -> list[Problem]:
+    if s.export_target is None:
+        return []
+    target = os.path.normpath(s.export_target)
+    if not os.path.isabs(s.export_target) or target == "/":
+        return [Problem("export_target", s.export_target, "not an absolute path below /",
+                        "use None or e.g. '/mnt/backup' (a disk's mount point on the Proxmox host)")]
+    inside = [name for name in SUBVOLUMES if os.path.commonpath([target, f"{s.storage_mount}/{name}"])
+              == os.path.normpath(f"{s.storage_mount}/{name}")]
+    if inside or target == os.path.normpath(s.storage_mount):
+        return [Problem("export_target", s.export_target, f"inside the pool's {inside[0] if inside else 'mount'}",
+                        "export to another disk's mount point, e.g. '/mnt/backup'")]
+    return []
 
 
 def _check_services(s: Settings) -> list[Problem]:

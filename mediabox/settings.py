@@ -103,6 +103,9 @@ class _SettingsBase(BaseModel):
     snapshot_retention_days: int = _describe("a number of days, 1 or more", ge=1)
     disk_check_calendar: str = _describe("a systemd OnCalendar value such as 'daily'", min_length=1)
     disk_space_warn_percent: int = _describe("a percentage between 50 and 99", ge=50, le=99)
+    export_target: str | None = _describe("None, or an absolute path on the Proxmox host such as '/mnt/backup'")
+    export_calendar: str = _describe("a systemd OnCalendar value such as 'weekly'", min_length=1)
+    export_keep: int = _describe("how many exports to keep, 1 or more", ge=1)
     container_check_calendar: str = _describe("a systemd OnCalendar value such as '*:0/15'", min_length=1)
 
     # Proxmox host

@@ -26,6 +26,41 @@ snapshot)
         fi
     done
     ;;
+export)
+    mountpoint -q "$POOL_MOUNT"
+    [ -n "$EXPORT_TARGET" ] || { echo "export_target is not set" >&2; exit 2; }
+    mountpoint -q "$EXPORT_TARGET" || [ -d "$EXPORT_TARGET" ] || { echo "$EXPORT_TARGET does not exist" >&2; exit 1; }
+    snaps="$POOL_MOUNT/snapshots"
+    snap=$(ls -1 "$snaps" | grep '^appdata-' | grep -v -- '-before-restore$' | tail -n 1 || true)
+    [ -n "$snap" ] || { echo "no snapshot of appdata to export yet" >&2; exit 1; }
+    if [ "$(stat -f -c %T "$EXPORT_TARGET")" = btrfs ]; then
+        if [ -e "$EXPORT_TARGET/$snap" ]; then echo "$snap is already in $EXPORT_TARGET"; exit 0; fi
+        # incremental from the newest snapshot both sides hold
+        parent=$(ls -1 "$EXPORT_TARGET" | grep '^appdata-' | grep -v -- '-before-restore$' | tail -n 1 || true)
+        if [ -n "$parent" ] && [ -d "$snaps/$parent" ]; then
+            btrfs send -q -p "$snaps/$parent" "$snaps/$snap" | btrfs receive -q "$EXPORT_TARGET"
+            echo "exported $snap to $EXPORT_TARGET, incremental from $parent"
+        else
+            btrfs send -q "$snaps/$snap" | btrfs receive -q "$EXPORT_TARGET"
+            echo "exported $snap to $EXPORT_TARGET, whole"
+        fi
+        old=$(ls -1 "$EXPORT_TARGET" | grep '^appdata-' | grep -v -- '-before-restore$' \
+            | head -n "-$EXPORT_KEEP" || true)
+        for name in $old; do
+            if btrfs property get -ts "$EXPORT_TARGET/$name" ro | grep -q "ro=true"; then
+                btrfs subvolume delete -c "$EXPORT_TARGET/$name" >/dev/null
+            fi
+        done
+    else
+        file="$EXPORT_TARGET/$snap.btrfs.zst"
+        if [ -e "$file" ]; then echo "$file exists"; exit 0; fi
+        btrfs send -q "$snaps/$snap" | zstd -q -T0 -o "$file.partial" || { rm -f "$file.partial"; exit 1; }
+        mv "$file.partial" "$file"
+        echo "exported $snap to $file ($(du -h "$file" | cut -f1))"
+        ls -1 "$EXPORT_TARGET" | grep '^appdata-.*\.btrfs\.zst$' | head -n "-$EXPORT_KEEP" \
+            | while read -r name; do rm -f "$EXPORT_TARGET/$name"; done || true
+    fi
+    ;;
 diskcheck)
     mountpoint -q "$POOL_MOUNT" || { echo "$POOL_MOUNT is not mounted" >&2; exit 1; }
     used=$(df --output=pcent "$POOL_MOUNT" | tail -n 1 | tr -dc '0-9')
@@ -54,7 +89,7 @@ notify)
     fi
     ;;
 *)
-    echo "usage: $0 scrub|snapshot|diskcheck|containers|notify <unit>" >&2
+    echo "usage: $0 scrub|snapshot|diskcheck|export|containers|notify <unit>" >&2
     exit 2
     ;;
 esac

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -149,3 +150,38 @@ def test_a_failing_job_is_reported_to_notify_url(built_pool, notify_inbox, tmp_p
     ssh(PVE, f"umount {MOUNT}; systemctl start mediabox-diskcheck.service || true")
     body = notify_inbox.wait_for("mediabox-diskcheck.service failed")
     assert f"{MOUNT} is not mounted" in body  # the job's own words, from its journal
+
+
+def test_appdata_is_exported_whole_then_incrementally_and_as_a_stream(built_pool):
+    """export_target on a btrfs filesystem receives each snapshot as a read-only subvolume, incrementally from the
+    one before, keeping export_keep; on any other filesystem, a zstd send stream that btrfs receive takes back."""
+    btrfs_target, file_target = f"{MOUNT}/exports", "/var/backups/mediabox-export"
+    ssh(PVE, f"mkdir -p {btrfs_target} {file_target}")
+
+    def export(marker: str) -> str:
+        ssh(PVE, f"echo {marker} > {MOUNT}/appdata/marker && sleep 1 && systemctl start mediabox-snapshot.service "
+                 "&& systemctl start mediabox-export.service")
+        return ssh(PVE, "journalctl _SYSTEMD_UNIT=mediabox-export.service -o cat --no-pager -n 1").strip()
+
+    try:
+        done = deploy({**HOST_ONLY, "export_target": btrfs_target, "export_keep": 2})
+        assert done.returncode == 0 and done.changed("mediabox-export.timer on"), done.output[-4000:]
+        assert ssh(PVE, "systemctl is-active mediabox-export.timer").strip() == "active"
+        assert export("one").endswith(", whole")
+        assert re.search(r", incremental from appdata-[\dT-]+$", export("two"))
+        export("three")
+        received = ssh(PVE, f"ls {btrfs_target}").split()
+        assert len(received) == 2, received  # export_keep
+        assert ssh(PVE, f"cat {btrfs_target}/{received[-1]}/marker").strip() == "three"
+        assert "ro=true" in ssh(PVE, f"btrfs property get -ts {btrfs_target}/{received[-1]} ro")
+
+        assert deploy({**HOST_ONLY, "export_target": file_target}).returncode == 0
+        assert re.search(r"\.btrfs\.zst \([\d.]+[KM]?\)$", export("four"))
+        (stream,) = ssh(PVE, f"ls {file_target}").split()
+        ssh(PVE, f"mkdir -p {MOUNT}/check && zstd -dc {file_target}/{stream} | btrfs receive -q {MOUNT}/check")
+        assert ssh(PVE, f"cat {MOUNT}/check/{stream.removesuffix('.btrfs.zst')}/marker").strip() == "four"
+    finally:
+        ssh(PVE, f"rm -rf {file_target}")
+    off = deploy(HOST_ONLY)
+    assert off.returncode == 0 and off.changed("mediabox-export.timer off"), off.output[-4000:]
+    assert ssh(PVE, "systemctl is-enabled mediabox-export.timer || true").strip() == "disabled"
