@@ -4,9 +4,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYINFRA := $(VENV)/bin/pyinfra
 
-# Debian packages the lab and the tests need (installed only when missing; run as root).
+# Debian packages the lab and the tests need (installed only when missing; run as root); ruby checks the Vagrantfile.
 APT_PACKAGES := python3-venv lxc uidmap mmdebstrap btrfs-progs iproute2 iptables nftables \
-	openssh-client zstd apt-cacher-ng smbclient docker-registry
+	openssh-client zstd apt-cacher-ng smbclient docker-registry ruby
 
 .PHONY: deps system-packages lab lab-up lab-down lab-status test
 

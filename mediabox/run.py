@@ -48,9 +48,8 @@ def validate(inventory: Any) -> Run:
     found += [("", p) for p in check_inventory(parsed)]
     if found:
         raise SettingsError(merge(found))
-    all_settings = [s for _, s, _, _ in parsed]
     has_nas = any("nas_guests" in roles for _, _, roles, _ in parsed)
-    loaded, problems = secrets_file.load(all_settings, with_nas=has_nas)
+    loaded, problems = secrets_file.load([(s, roles) for _, s, roles, _ in parsed], with_nas=has_nas)
     if problems:
         raise SettingsError(problems)
     return Run(

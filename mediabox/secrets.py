@@ -56,15 +56,15 @@ class Secrets:
     __str__ = __repr__
 
 
-def required(s: Settings) -> dict[str, str]:
-    """Secrets only the user can give, for these settings: name -> what it is."""
+def required(s: Settings, roles: set[str]) -> dict[str, str]:
+    """Secrets only the user can give, for a host with these settings and roles: name -> what it is."""
     needed = {}
-    if s.pve_auth == "password":
+    if "proxmox" in roles and s.pve_auth == "password":
         needed["pve_password"] = f"the password of {s.pve_user} on the Proxmox host"
-    elif s.pve_auth == "token":
+    elif "proxmox" in roles and s.pve_auth == "token":
         needed["pve_token_id"] = "the API token id, like 'root@pam!mediabox'"
         needed["pve_token_secret"] = "the API token's secret (a UUID)"
-    if s.enabled("gluetun"):
+    if "docker_guests" in roles and s.enabled("gluetun"):
         if s.vpn_type == "wireguard":
             needed["vpn_wireguard_private_key"] = "your VPN provider's WireGuard private key"
         else:
@@ -78,17 +78,18 @@ def generated(s: Settings) -> dict[str, str]:
     return {f"{svc.name}_{kind}": kind for svc in s.enabled_services() for kind in svc.secrets}
 
 
-def load(all_settings: list[Settings], with_nas: bool = False) -> tuple[Secrets | None, list[Problem]]:
+def load(hosts: list[tuple[Settings, set[str]]], with_nas: bool = False) -> tuple[Secrets | None, list[Problem]]:
     """Read the secrets file, add generated values that are missing, report what the user must add.
 
     The file is written only when generated values are added, atomically and 0600.
     """
+    all_settings = [s for s, _ in hosts]
     path = Path(all_settings[0].secrets_file).expanduser()
     values, problems = _read(path)
     if problems:
         return None, problems
-    for s in all_settings:
-        for name, what in required(s).items():
+    for s, roles in hosts:
+        for name, what in required(s, roles).items():
             if not values.get(name):
                 problems.append(Problem("secrets_file", str(path), f"lacks {name} ({what})",
                                         f"add a line `{name}: <value>` to {path}"))
