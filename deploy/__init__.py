@@ -12,7 +12,6 @@ from io import StringIO
 
 # Aliased: importing the stage module deploy.host rebinds the name `host` in this package.
 from pyinfra import host as current_host
-from pyinfra import logger
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.context import ctx_inventory
 from pyinfra.operations import files
@@ -43,7 +42,9 @@ def run_stages() -> None:
     """Validate, then apply this host's selected stages in order; preflight always runs first."""
     run = validated_run()
     settings = run.settings[current_host.name]
-    for stage in STAGES:
+    # pyinfra names an operation by the line numbers of its call stack alone: host.loop adds the stage's index,
+    # so that operations on the same line of two stage modules stay apart.
+    for stage in current_host.loop(STAGES):
         if stage == "preflight" or stage in settings.stages:
             import_module(f"deploy.{stage}").apply(run, settings)
 
@@ -75,12 +76,3 @@ def apt_proxy(settings: Settings) -> None:
                   mode="644")
     else:
         files.file(name="No apt proxy", path=path, present=False)
-
-
-def not_built(stage: str, issue: int) -> None:
-    """The one line an unbuilt stage prints per run."""
-    inventory = ctx_inventory.get()
-    said = inventory.__dict__.setdefault("_mediabox_said", set())
-    if stage not in said:
-        said.add(stage)
-        logger.info(f"    stage {stage}: not built yet (issue #{issue}); nothing to do")

@@ -89,6 +89,29 @@ class HardlinkProbe(FactBase[dict]):
         return {"ok": True, "error": None} if text == "ok" else {"ok": False, "error": text or "inodes differ"}
 
 
+class MaintenanceCheck(FactBase[dict]):
+    """
+    Returns whether one of the maintenance script's read-only checks (``diskcheck`` on the Proxmox host,
+    ``containers`` in a Docker guest) passes now, and what it said.
+
+    .. code:: python
+
+        {"passed": False, "said": "not healthy: radarr exited"}
+    """
+
+    SCRIPT = "/usr/local/sbin/mediabox-maintenance"
+
+    @override
+    def command(self, job: str) -> StringCommand:
+        return StringCommand(self.SCRIPT, QuoteString(job), '2>&1; echo "exit=$?"')
+
+    @override
+    def process(self, output) -> dict:
+        lines = [line.strip() for line in output if line.strip()]
+        code = lines.pop() if lines and lines[-1].startswith("exit=") else "exit=?"
+        return {"passed": code == "exit=0", "said": " ".join(lines)}
+
+
 class SmartSupport(FactBase[dict]):
     """
     Returns whether smartctl can read SMART data from a device (loop devices and some USB

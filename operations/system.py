@@ -5,12 +5,13 @@ from __future__ import annotations
 from io import StringIO
 
 from pyinfra import host
-from pyinfra.api import OperationValueError, operation
+from pyinfra.api import OperationError, OperationValueError, operation
 from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.server import Sysctl
 from pyinfra.operations import apt, files, server, systemd
 
-from facts.system import SmartSupport
+from facts.system import MaintenanceCheck, SmartSupport
+from mediabox.apps import preparing
 
 
 @operation()
@@ -88,3 +89,35 @@ def smartd(disks: list[str], notify_command: str):
     written = list(files.put._inner(src=StringIO(conf), dest="/etc/smartd.conf", mode="644"))
     yield from written
     yield from systemd.service._inner(service="smartd", running=True, enabled=True, restarted=bool(written))
+
+
+CHECKS = {"diskcheck": "the pool's free space and btrfs device errors", "containers": "every container of the stack"}
+
+
+@operation()
+def check_passes(job: str):
+    """
+    Check, changing nothing, that one of the maintenance script's checks passes now: ``diskcheck`` (the pool
+    mounted, its free space, btrfs device errors) on the Proxmox host, ``containers`` (every container of the
+    stack running, none unhealthy) in a Docker guest. Stops the run with what the check said; while pyinfra
+    prepares (``--dry``, or before asking to go on) a failure is only reported, as this run may fix it.
+
+    + job: ``diskcheck`` or ``containers``
+
+    **Example:**
+
+    .. code:: python
+
+        system.check_passes(job="containers")
+    """
+    if job not in CHECKS:
+        raise OperationValueError(f"job is one of {', '.join(CHECKS)}, got {job!r}")
+    found = host.get_fact(MaintenanceCheck, job=job)
+    if not found["passed"] and preparing():  # the run's changes (a stopped container started) come before it
+        host.noop(f"{job} fails now ({found['said']}); checked again after this run's changes")
+        return
+    if not found["passed"]:
+        raise OperationError(f"{CHECKS[job]}: {found['said'] or 'the check failed'}. Fix what it names (the "
+                             "verify suite, `pytest tests/verify`, checks the rest) and run the deploy again.")
+    host.noop(f"{job}: {found['said']}")
+    yield from ()  # a check: it never yields a command

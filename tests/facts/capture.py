@@ -19,7 +19,7 @@ from facts.disks import BlockDevice, DisksById
 from facts.docker import ComposeState, RuntimeVersions
 from facts.proxmox import TemplateGroupId
 from facts.samba import SambaPasswordFingerprint
-from facts.system import FstabEntries, GroupId, HardlinkProbe, PathOwnership, SmartSupport
+from facts.system import FstabEntries, GroupId, HardlinkProbe, MaintenanceCheck, PathOwnership, SmartSupport
 from lab import state
 
 HERE = Path(__file__).parent
@@ -128,13 +128,18 @@ def capture_nas() -> None:
 
 
 def capture_docker() -> None:
-    """On lab-docker, after the stack stage: the runtime, the running project, one stopped service, none."""
+    """On lab-docker, after the stack stage: the runtime, the running project, one stopped service, none; the
+    maintenance check there, and where the script is not installed (lab-nas). (system.MaintenanceCheck/pool_fine
+    comes from the converged lab's Proxmox host: this capture leaves its disks blank.)"""
     guest = topology.DOCKER_GUEST["ip"]
     capture(RuntimeVersions, "debian_docker_io", ip=guest)
     capture(ComposeState, "lab_8gb_up", ip=guest, path="/opt/mediabox", project="mediabox")
+    capture(MaintenanceCheck, "stack_healthy", ip=guest, job="containers")
+    capture(MaintenanceCheck, "script_not_installed", ip=topology.NAS_GUEST["ip"], job="containers")
     ssh("docker stop -t 1 radarr >/dev/null", ip=guest)
     try:
         capture(ComposeState, "radarr_stopped", ip=guest, path="/opt/mediabox", project="mediabox")
+        capture(MaintenanceCheck, "container_exited", ip=guest, job="containers")
     finally:
         ssh("docker start radarr >/dev/null", ip=guest)
     capture(ComposeState, "no_project", ip=guest, path="/opt/nothing", project="nothing")
