@@ -109,7 +109,8 @@ def _service(s: Settings, svc: Service, enabled: list[Service], render_gid: int 
         spec["depends_on"] = {SERVICES[name].host_name: {"condition": "service_healthy", "restart": True}
                               for name in svc.requires if s.enabled(name)}
     if svc.healthcheck:
-        spec["healthcheck"] = {"test": ["CMD-SHELL", svc.healthcheck], "interval": "30s", "timeout": "10s",
+        spec["healthcheck"] = {"test": ["CMD-SHELL", svc.healthcheck], "interval": f"{s.health_check_interval_s}s",
+                               "timeout": "10s",
                                "retries": 5, "start_period": "60s"}
     spec["mem_limit"] = f"{s.memory_mb(svc)}m"
     spec["labels"] = {"mediabox.service": svc.name, "mediabox.group": svc.group}

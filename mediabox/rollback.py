@@ -41,15 +41,18 @@ def failing(inspected: str) -> dict[str, str]:
     return found
 
 
-def report(timeout_s: int, failed: dict[str, str], changed: dict[str, tuple[str, str, str]], snapshot: str | None,
-           still_failing: dict[str, str] | None) -> str:
-    """The message of a rolled-back update: what did not become healthy and why, what was rolled back, and
-    whether the previous project is healthy again."""
+def report(timeout_s: int, failed: dict[str, str], differs: bool, changed: dict[str, tuple[str, str, str]],
+           snapshot: str | None, still_failing: dict[str, str] | None) -> str:
+    """The message of a rolled-back update: what did not become healthy and why, what was rolled back (differs:
+    the project's files were not the last healthy ones), and whether the previous project is healthy again."""
     what = "; ".join(f"{name} {why}" for name, why in sorted(failed.items())) or "docker compose up failed"
     lines = [f"the stack did not become healthy within {timeout_s} s: {what}."]
     moves = ", ".join(f"{name} {old} -> {new}" for name, (_, old, new) in changed.items())
-    lines.append("Rolled back to the last healthy project (compose.yaml and env files)"
-                 + (f", undoing {moves}" if moves else ""))
+    if differs:
+        lines.append("Rolled back to the last healthy project (compose.yaml and env files)"
+                     + (f", undoing {moves}" if moves else ""))
+    else:
+        lines.append("The project's files are the last healthy ones (nothing to roll back): it was brought up again")
     if snapshot:
         folders = ", ".join(sorted({folder for folder, _, _ in changed.values()}))
         lines.append(f"Appdata of {folders} restored from {snapshot}, taken before this run changed it (what it "
@@ -59,7 +62,7 @@ def report(timeout_s: int, failed: dict[str, str], changed: dict[str, tuple[str,
                      + "; ".join(f"{name} {why}" for name, why in sorted(still_failing.items()))
                      + ". Look at `docker compose ps` and `docker compose logs` in the project's folder")
     else:
-        lines.append("The previous images run again, healthy")
+        lines.append("The previous images run again, healthy" if differs else "It is healthy again")
     lines.append("Fix: pin an image that works (image_overrides, or the catalog's pin) or give it longer "
                  "(stack_health_timeout_s), then run the deploy again")
     return ". ".join(lines) + "."

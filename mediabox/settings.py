@@ -169,6 +169,7 @@ class _SettingsBase(BaseModel):
     docker_insecure_registries: tuple[str, ...] = _describe("a list of host:port, e.g. ['registry.lan:5000']")
     stack_dir: str = _describe("an absolute path such as '/opt/mediabox'", pattern=r"^/[\w./-]+$")
     stack_health_timeout_s: int = _describe("seconds, 30 or more", ge=30, le=3600)
+    health_check_interval_s: int = _describe("seconds between 2 and 300", ge=2, le=300)
     image_registry: str | None = _describe("None or a registry host[:port] such as 'registry.lan:5000'",
                                            pattern=r"^[\w.-]+(:\d+)?$")
     image_overrides: dict[str, str] = _describe("a map of service name to image, e.g. "

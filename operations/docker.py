@@ -23,7 +23,7 @@ from pyinfra.facts.files import FileContents
 from facts.docker import ComposeState, RuntimeVersions
 from mediabox import compose, plan, rollback
 from mediabox.apps import AppCommand, AppError
-from operations.storage import SNAPSHOTS_TAKEN, newest_snapshot_command, restore_command
+from operations.storage import SNAPSHOTS_TAKEN, restore_command
 
 # runc's fixes for CVE-2025-31133/-52565/-52881 (1.2.8, 1.3.3, 1.4.0) reopen /proc files in a way that
 # Proxmox's AppArmor profile for containers denied until lxc-pve 6.0.0-2: Docker in an unprivileged
@@ -153,7 +153,7 @@ def _up_command(path: str, timeout_s: int) -> str:
     return f"cd {shlex.quote(path)} && docker compose up -d --remove-orphans --wait --wait-timeout {timeout_s}"
 
 
-def _up_or_roll_back(state, host, taken: dict[str, tuple[str, str]], path: str, timeout_s: int,
+def _up_or_roll_back(state, host, taken: dict[str, tuple[str, str, str]], path: str, timeout_s: int,
                      guest: str | None) -> None:
     cd = f"cd {shlex.quote(path)} &&"
     if _shell(host, _up_command(path, timeout_s))[0]:
@@ -167,24 +167,20 @@ def _up_or_roll_back(state, host, taken: dict[str, tuple[str, str]], path: str, 
                        + "; ".join(f"{name} {why}" for name, why in sorted(failed.items()))
                        + ". It has never been healthy here, so there is nothing to roll back to. Look at `docker "
                        "compose logs` in that folder, fix it, and run the deploy again.")
+    differs = not _shell(host, f"{cd} diff -rq {LAST_GOOD}/compose.yaml compose.yaml && diff -rq {LAST_GOOD}/env "
+                                 "env")[0]
     changed = rollback.image_changes(previous, _shell(host, f"{cd} cat compose.yaml", must=True)[1])
     _shell(host, f"{cd} cp -a {LAST_GOOD}/compose.yaml compose.yaml && rm -rf env && cp -a {LAST_GOOD}/env env",
            must=True)
     snapshot = None
     if changed and guest in taken:
-        names = " ".join(shlex.quote(name) for name in changed)
-        _shell(host, f"{cd} docker compose stop {names}", must=True)
-        snapshot = _restore_appdata(state.inventory.get_host(taken[guest][0]), taken[guest][1],
-                                    sorted({folder for folder, _, _ in changed.values()}))
+        pve_host, mount, snapshot = taken[guest]
+        _shell(host, f"{cd} docker compose stop {' '.join(shlex.quote(name) for name in changed)}", must=True)
+        folders = sorted({folder for folder, _, _ in changed.values()})
+        _shell(state.inventory.get_host(pve_host), restore_command(mount, snapshot, folders), must=True)
     back = _shell(host, _up_command(path, timeout_s))[0]
-    raise AppError(rollback.report(timeout_s, failed, changed, snapshot, None if back else _failing(host, cd)))
-
-
-def _restore_appdata(pve, mount: str, folders: list[str]) -> str:
-    """On the Proxmox host: the folders brought back from the newest snapshot (this run's); its name."""
-    snapshot = _shell(pve, newest_snapshot_command(mount), must=True)[1].strip()
-    _shell(pve, restore_command(mount, snapshot, folders), must=True)
-    return snapshot
+    raise AppError(rollback.report(timeout_s, failed, differs, changed, snapshot,
+                                   None if back else _failing(host, cd)))
 
 
 def _failing(host, cd: str) -> dict[str, str]:

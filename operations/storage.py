@@ -10,7 +10,6 @@ from io import StringIO
 from pyinfra import host, logger
 from pyinfra.api import (
     FileUploadCommand,
-    FunctionCommand,
     OperationError,
     OperationValueError,
     QuoteString,
@@ -24,7 +23,7 @@ from facts.btrfs import BtrfsSubvolumes
 from facts.disks import BlockDevice
 from facts.system import FstabEntries, HardlinkProbe, PathOwnership
 from mediabox import plan
-from mediabox.apps import refusal
+from mediabox.apps import AppCommand, AppError, refusal
 
 
 @operation()
@@ -171,9 +170,10 @@ def _hardlink_failure(source: str, target: str, error: str) -> str:
 
 
 BEFORE_RESTORE = "-before-restore"  # the suffix of the snapshot a restore takes of what it replaces
-# Guests whose appdata snapshot was taken in this run, with the Proxmox host and the pool's mount that took it:
-# docker.compose_project requires it before it changes anything, and rolls a failed update back from it.
-SNAPSHOTS_TAKEN: dict[str, tuple[str, str]] = {}
+# Guests whose appdata snapshot was taken in this run: the Proxmox host that took it, the pool's mount and the
+# snapshot's name. docker.compose_project requires it before it changes anything, and rolls a failed update
+# back from it.
+SNAPSHOTS_TAKEN: dict[str, tuple[str, str, str]] = {}
 
 
 @operation()
@@ -202,14 +202,18 @@ def appdata_snapshot(mount: str, changes: dict[str, list[str]]):
     for guest in guests:
         plan.note(f"read-only snapshot of {mount}/appdata before {guest}'s stack changes")
     yield "systemctl start mediabox-snapshot.service"
-    yield FunctionCommand(_record_snapshot, (SNAPSHOTS_TAKEN, guests, host.name, mount), {})
+    yield AppCommand(_record_snapshot, (SNAPSHOTS_TAKEN, guests, mount), {})
 
 
-def _record_snapshot(taken: dict[str, tuple[str, str]], guests: list[str], pve_host: str, mount: str) -> None:
-    taken.update({guest: (pve_host, mount) for guest in guests})
+def _record_snapshot(state, host, taken: dict[str, tuple[str, str, str]], guests: list[str], mount: str) -> None:
+    ok, output = host.run_shell_command(StringCommand(_newest_snapshot_command(mount)))
+    if not ok or not output.stdout.strip():
+        raise AppError(f"no snapshot of appdata in {mount}/snapshots after mediabox-snapshot.service ran: see "
+                       "`journalctl -u mediabox-snapshot.service` on the host. The guests' stacks are left unchanged.")
+    taken.update({guest: (host.name, mount, output.stdout.strip()) for guest in guests})
 
 
-def newest_snapshot_command(mount: str) -> str:
+def _newest_snapshot_command(mount: str) -> str:
     """Prints the name of the newest read-only snapshot of appdata that a restore did not take."""
     return (f"ls -1 {shlex.quote(mount + '/snapshots')} | grep '^appdata-' "
             f"| grep -v -- {shlex.quote(BEFORE_RESTORE)}'$' | tail -n 1")

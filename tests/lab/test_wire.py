@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import configparser
 import os
+import re
 
 import pytest
 import requests
@@ -374,10 +375,12 @@ def test_no_secret_in_debug_output_or_in_any_file_but_the_env_files(wired, secre
     assert debug.changed("Sonarr download client"), debug.output[-4000:]
     values = [value for value in stored_secrets().values() if isinstance(value, str) and len(value) >= 8]
     assert not [value for value in values if value in debug.output + wired.output]
-    # Outside the apps' own data (/appdata: their configs and databases), only the 0600 env files hold them.
+    # Outside the apps' own data (/appdata: their configs and databases), only the 0600 env files hold them, and
+    # their copies in the last healthy project (0700), which a failed update rolls back to.
     found = files_holding(GUEST, values, "/opt/mediabox /etc /root /tmp /var/log /var/tmp")
-    assert found and all(path.startswith("/opt/mediabox/env/") and path.endswith(".env") for path in found), found
+    assert found and all(re.fullmatch(r"/opt/mediabox/(\.last-good/)?env/[\w-]+\.env", path) for path in found), found
     assert {ssh(GUEST, f"stat -c %a {path}").strip() for path in found} == {"600"}
+    assert ssh(GUEST, "stat -c %a /opt/mediabox/.last-good").strip() == "700"
 
 
 # ------------------------------------------------------------------------------------------ opt-in apps

@@ -49,10 +49,12 @@ def test_failing_names_each_container_not_running_healthy_with_why():
 
 def test_the_report_says_why_what_was_rolled_back_and_whether_it_runs_again():
     changed = rollback.image_changes(PREVIOUS, CURRENT)
-    text = rollback.report(60, {"sonarr": "unhealthy"}, changed, "appdata-2026-12-04T200000", None)
+    text = rollback.report(60, {"sonarr": "unhealthy"}, True, changed, "appdata-2026-12-04T200000", None)
     assert "did not become healthy within 60 s: sonarr unhealthy" in text
     assert "sonarr lscr.io/linuxserver/sonarr:4.0.15 -> lscr.io/linuxserver/sonarr:4.1.0" in text
     assert "Appdata of sonarr restored from appdata-2026-12-04T200000" in text
     assert "The previous images run again, healthy" in text and "Fix:" in text
-    worse = rollback.report(60, {"sonarr": "unhealthy"}, {}, None, {"radarr": "exited with code 1"})
+    worse = rollback.report(60, {"sonarr": "unhealthy"}, True, {}, None, {"radarr": "exited with code 1"})
     assert "Appdata" not in worse and "The rollback did not become healthy either: radarr exited with code 1" in worse
+    same = rollback.report(60, {"radarr": "exited with code 1"}, False, {}, None, None)
+    assert "nothing to roll back" in same and "It is healthy again" in same and "undoing" not in same
