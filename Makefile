@@ -8,7 +8,7 @@ PYINFRA := $(VENV)/bin/pyinfra
 APT_PACKAGES := python3-venv lxc uidmap mmdebstrap btrfs-progs iproute2 iptables nftables \
 	openssh-client zstd apt-cacher-ng smbclient docker-registry ruby
 
-.PHONY: deps system-packages lab lab-up lab-down lab-status test
+.PHONY: deps system-packages lab lab-up lab-down lab-status test bench
 
 deps: system-packages $(VENV)/.installed
 
@@ -43,3 +43,7 @@ lab-down:
 
 test: deps
 	$(PY) -m pytest
+
+# What converging costs in the lab (bench/__main__.py): bench/results.json, bench/results.md and the README's table.
+bench: deps
+	$(PY) -m bench

@@ -148,11 +148,24 @@ def container(api: ProxmoxAPI, node: str, config: dict, restart: bool = False, t
         host.noop(f"container {vmid} matches its settings")
         return
     if update:
-        plan.show(f"container {vmid}", plan.diff(current, update))
+        plan.show(f"container {vmid}", _config_changes(current, update))
         yield FunctionCommand(_update, (api, node, vmid, update), {})
     if pending and restart:
         plan.note(f"container {vmid}: reboot it for {', '.join(pending)}")
         yield FunctionCommand(_reboot, (api, node, vmid), {})
+
+
+def _config_changes(current: dict, update: dict) -> dict:
+    """The plan of a config update: an option list (net0, mp0, features, ...) by its options that differ."""
+    found = {}
+    for key, new in update.items():
+        old_options, new_options = lxc.normalise(key, current.get(key)), lxc.normalise(key, new)
+        if isinstance(old_options, dict) and isinstance(new_options, dict):
+            differ = plan.diff(old_options, new_options) | plan.removed(old_options, new_options)
+            found |= {f"{key}.{option or 'volume'}": change for option, change in differ.items()}
+        else:
+            found[key] = (current.get(key, plan.UNSET), new)
+    return found
 
 
 def _create(api: ProxmoxAPI, node: str, config: dict) -> None:

@@ -42,3 +42,12 @@ def test_each_change_is_one_line_and_secrets_are_never_shown(caplog):
 def test_a_long_value_is_cut_with_its_length(caplog):
     (line,) = lines(caplog, "x", {"description": ("a" * 300, "b")})
     assert "... (300 chars)" in line and len(line) < 150
+
+
+def test_a_proxmox_option_list_shows_only_its_options_that_differ():
+    from operations.proxmox import _config_changes
+
+    changes = _config_changes({"net0": "name=eth0,bridge=vmbr0,ip=10.0.0.5/24,hwaddr=BC:24:11:00:00:01", "cores": 1},
+                              {"net0": "name=eth0,bridge=vmbr0,ip=10.0.0.6/24", "cores": 2, "mp1": "/a,mp=/b"})
+    assert {key: (str(old), str(new)) for key, (old, new) in changes.items()} == {
+        "net0.ip": ("10.0.0.5/24", "10.0.0.6/24"), "cores": ("1", "2"), "mp1": ("(unset)", "/a,mp=/b")}

@@ -1,0 +1,172 @@
+"""`make bench` (`python -m bench`): what converging costs in the lab, and how it grows. Writes bench/results.json,
+bench/results.md and the README's table, and prints the table. It exits non-zero only when it could not measure.
+
+- first_converge_s: the whole deploy on a fresh lab (`lab down`, `lab up`: new containers and blank disks; images
+  from the lab's registry cache);
+- noop_s: the whole deploy again with nothing to change, median of 5; floor_s: pyinfra connecting to the same
+  hosts and reading one fact each, median of 5, and ratio = noop_s / floor_s;
+- noop_writes: operations that ran commands plus API POST/PUT/PATCH/DELETE on the no-op runs (must be 0), but for
+  the POSTs that change nothing (logins, the apps' connection tests), counted apart;
+  noop_remote_commands and noop_api_reads: what one no-op run asks of the hosts and the APIs;
+- services_ratio: the no-op with every service enabled divided by the 8 GB preset's;
+- hosts3_ratio: the no-op with three Docker guests divided by one (the lab has one Docker guest: not measured).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from importlib.metadata import version
+from pathlib import Path
+
+from mediabox.catalog import SERVICES
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench"
+README = ROOT / "README.md"
+MARKS = ("<!-- bench: start -->", "<!-- bench: end -->")
+RUNS = 5
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
+# POSTs that change no state: logins (Proxmox's ticket, qBittorrent, Jellyfin, Audiobookshelf, autobrr) and the
+# apps' tests of a stored download client or application (run when its password reads back masked).
+UNCHANGING_POST = re.compile(r"(/access/ticket|/auth/login|/AuthenticateByName|^/login|/test)$")
+GOALS = {"ratio": ("<=", 3), "noop_writes": ("==", 0), "hosts3_ratio": ("<=", 1.3), "services_ratio": ("<=", 1.5),
+         "first_converge_s": ("<", 300)}
+# Every service on, in a guest big enough for all their memory limits (8.4 GB), for services_ratio.
+EVERY_SERVICE = {**{f"{name}_enabled": True for name in SERVICES}, "guest_memory_mb": 10240}
+
+
+class NotMeasured(Exception):
+    """A run the figures depend on failed: the benchmark says which, and exits non-zero."""
+
+
+def pyinfra(*args: str, data: dict | None = None) -> dict:
+    """One counted pyinfra run against the lab: its seconds, its Results row, and what it asked."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as counts:
+        argv = [sys.executable, "-m", "bench.counted", "-y", "inventory/lab.py", *args]
+        for key, value in (data or {}).items():
+            argv += ["--data", f"{key}={value if isinstance(value, str) else json.dumps(value)}"]
+        start = time.monotonic()
+        done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=1800,
+                              env={**os.environ, "PYINFRA_PROGRESS": "off", "BENCH_COUNTS": counts.name})
+        seconds = time.monotonic() - start
+        if done.returncode != 0:
+            output = (done.stdout + done.stderr)[-3000:]
+            raise NotMeasured(f"`{' '.join(argv[2:])}` failed ({done.returncode}):\n{output}")
+        asked = json.loads(Path(counts.name).read_text() or "{}")
+    total = next((line.split()[2:6] for line in done.stdout.splitlines() if line.strip().startswith("Grand total")),
+                 ["0", "-", "-", "0"])
+    changed = 0 if total[1] == "-" else int(total[1])
+    return {"seconds": seconds, "changed_operations": changed, "asked": asked}
+
+
+def deploy(data: dict | None = None) -> dict:
+    return pyinfra("deploy.py", data=data)
+
+
+def kind(call: str) -> str:
+    """An HTTP call ("http POST /api/v2/auth/login") as a read, a write, or a POST that changes nothing (a login,
+    or an app's test of a stored connection)."""
+    _, method, path = call.split(" ", 2)
+    if method not in WRITES:
+        return "read"
+    return "post_changing_nothing" if method == "POST" and UNCHANGING_POST.search(path) else "write"
+
+
+def noop(data: dict | None = None, runs: int = RUNS) -> dict:
+    """The median of no-op deploys, and what one asked (each must change nothing)."""
+    measured = [deploy(data) for _ in range(runs)]
+    asked = measured[-1]["asked"]
+    calls = {key: value for key, value in asked.items() if key.startswith("http ")}
+    writes = sum(m["changed_operations"] + sum(v for k, v in m["asked"].items() if k.startswith("http ")
+                                               and kind(k) == "write") for m in measured)
+    return {"seconds": statistics.median(m["seconds"] for m in measured), "writes": writes,
+            "remote_commands": asked.get("remote_commands", 0),
+            "api_reads": sum(v for k, v in calls.items() if kind(k) == "read"),
+            "api_posts_changing_nothing": sum(v for k, v in calls.items() if kind(k) == "post_changing_nothing")}
+
+
+def lab(command: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "lab", command], cwd=ROOT, capture_output=True, text=True,
+                          timeout=1800)
+    if done.returncode != 0:
+        raise NotMeasured(f"`python -m lab {command}` failed:\n{(done.stdout + done.stderr)[-3000:]}")
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    memory_kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())[1])
+    return (f"{cpu}, {os.cpu_count()} cores, {memory_kb // 1024 // 1024} GB, Linux {platform.release()}, "
+            f"Python {platform.python_version()}, pyinfra {version('pyinfra')}")
+
+
+def measure() -> dict:
+    lab("down")
+    lab("up")
+    first = deploy()
+    base = noop()
+    floor = statistics.median(pyinfra("fact", "server.Hostname")["seconds"] for _ in range(RUNS))
+    deploy(EVERY_SERVICE)  # converge with every service, then measure its no-op
+    every = noop(EVERY_SERVICE, runs=3)
+    deploy()  # back to the preset
+    return {
+        "first_converge_s": round(first["seconds"], 1),
+        "first_converge_changed_operations": first["changed_operations"],
+        "noop_s": round(base["seconds"], 2),
+        "floor_s": round(floor, 2),
+        "ratio": round(base["seconds"] / floor, 2),
+        "noop_writes": base["writes"] + every["writes"],
+        "noop_remote_commands": base["remote_commands"],
+        "noop_api_reads": base["api_reads"],
+        "noop_api_posts_changing_nothing": base["api_posts_changing_nothing"],
+        "services_noop_s": round(every["seconds"], 2),
+        "services_ratio": round(every["seconds"] / base["seconds"], 2),
+        "hosts3_ratio": None,
+        "not_measured": {"hosts3_ratio": "the lab has one Docker guest; three are not built yet"},
+        "machine": machine(),
+        "date": time.strftime("%Y-%m-%d"),
+    }
+
+
+def table(results: dict) -> str:
+    rows = ["| figure | value | goal |", "|---|---|---|"]
+    for key in ("first_converge_s", "noop_s", "floor_s", "ratio", "noop_writes", "noop_remote_commands",
+                "noop_api_reads", "noop_api_posts_changing_nothing", "services_ratio", "hosts3_ratio"):
+        value = results.get(key)
+        goal = " ".join(map(str, GOALS[key])) if key in GOALS else ""
+        met = "" if value is None or key not in GOALS else (" (met)" if _meets(value, *GOALS[key]) else " (missed)")
+        shown = "not measured: " + results["not_measured"][key] if value is None else f"{value}{met}"
+        rows.append(f"| {key} | {shown} | {goal} |")
+    return "\n".join(rows) + f"\n\nMeasured {results['date']} on {results['machine']}.\n"
+
+
+def _meets(value: float, op: str, goal: float) -> bool:
+    return {"<=": value <= goal, "<": value < goal, "==": value == goal}[op]
+
+
+def main() -> int:
+    try:
+        results = measure()
+    except NotMeasured as error:
+        print(f"bench: could not measure: {error}", file=sys.stderr)
+        return 1
+    RESULTS.joinpath("results.json").write_text(json.dumps(results, indent=2) + "\n")
+    text = table(results)
+    RESULTS.joinpath("results.md").write_text(text)
+    readme = README.read_text()
+    start, end = readme.index(MARKS[0]) + len(MARKS[0]), readme.index(MARKS[1])
+    README.write_text(readme[:start] + "\n" + text + readme[end:])
+    print(text)
+    return 1 if any(value is None for value in results.values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
