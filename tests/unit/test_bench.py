@@ -1,0 +1,26 @@
+"""The benchmark's bookkeeping (bench/__main__.py), without the lab: which HTTP calls count as writes, and a table
+that says what was not measured and which goals were met."""
+
+from bench.__main__ import kind, table
+
+
+def test_only_calls_that_change_state_are_writes():
+    assert kind("http GET /api/v3/downloadclient") == "read"
+    assert kind("http HEAD ") == "read"
+    for post in ("/api2/json/access/ticket", "/api/v2/auth/login", "/Users/AuthenticateByName", "/login",
+                 "/api/v3/downloadclient/test", "/api/download_clients/test"):
+        assert kind(f"http POST {post}") == "post_changing_nothing", post
+    assert kind("http POST /api/v3/downloadclient") == "write"
+    assert kind("http PUT /api/v3/config/host/1") == "write"
+    assert kind("http DELETE /api/v3/rootfolder/1") == "write"
+
+
+def test_the_table_marks_goals_and_says_what_was_not_measured():
+    results = {"first_converge_s": 64.2, "noop_s": 8.9, "floor_s": 0.9, "ratio": 9.9, "noop_writes": 0,
+               "noop_remote_commands": 134, "noop_api_reads": 63, "noop_api_posts_changing_nothing": 16,
+               "services_ratio": 1.1, "hosts3_ratio": None, "not_measured": {"hosts3_ratio": "one guest"},
+               "machine": "a machine", "date": "2026-12-04"}
+    text = table(results)
+    assert "| ratio | 9.9 (missed) | <= 3 |" in text and "| noop_writes | 0 (met) | == 0 |" in text
+    assert "| hosts3_ratio | not measured: one guest | <= 1.3 |" in text
+    assert text.endswith("Measured 2026-12-04 on a machine.\n")
