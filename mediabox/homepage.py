@@ -47,7 +47,7 @@ def services_yaml(s: Settings) -> str:
 
 def widgets_yaml() -> str:
     """Homepage's top bar: the guest's CPU and memory, and the pool's free space (its data subvolume, mounted
-    read-only at /data in Homepage), next to the disk check's threshold."""
+    read-only at /data in Homepage)."""
     widgets = [{"resources": {"label": "Docker guest", "cpu": True, "memory": True}},
                {"resources": {"label": "Pool", "disk": DATA_MOUNT, "expanded": True}}]
     return HEADER + yaml.safe_dump(widgets, sort_keys=False)
