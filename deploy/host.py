@@ -20,7 +20,7 @@ def apply(run: Run, s: Settings) -> None:
     mount = s.storage_mount
 
     apt_proxy(s)
-    system.packages(name="Storage tools", names=["btrfs-progs", "smartmontools", "curl", "rsync", "zstd"])
+    system.packages(name="Storage tools", names=["btrfs-progs", "smartmontools", "rsync", "zstd"])
 
     btrfs.pool(name="btrfs RAID1 pool", label=s.pool_label, disks=list(s.pool_disks),
                wipe_serials=list(s.pool_wipe_serials))

@@ -41,11 +41,16 @@ def failing(inspected: str) -> dict[str, str]:
     return found
 
 
+def described(failing_services: dict[str, str]) -> str:
+    """failing()'s findings as one phrase: "radarr exited with code 1; sonarr unhealthy (...)"."""
+    return "; ".join(f"{name} {why}" for name, why in sorted(failing_services.items()))
+
+
 def report(timeout_s: int, failed: dict[str, str], differs: bool, changed: dict[str, tuple[str, str, str]],
            snapshot: str | None, still_failing: dict[str, str] | None) -> str:
     """The message of a rolled-back update: what did not become healthy and why, what was rolled back (differs:
     the project's files were not the last healthy ones), and whether the previous project is healthy again."""
-    what = "; ".join(f"{name} {why}" for name, why in sorted(failed.items())) or "docker compose up failed"
+    what = described(failed) or "docker compose up failed"
     lines = [f"the stack did not become healthy within {timeout_s} s: {what}."]
     moves = ", ".join(f"{name} {old} -> {new}" for name, (_, old, new) in changed.items())
     if differs:
@@ -59,7 +64,7 @@ def report(timeout_s: int, failed: dict[str, str], differs: bool, changed: dict[
                      "replaced is kept in a read-only snapshot named appdata-<now>-before-restore)")
     if still_failing:
         lines.append("The rollback did not become healthy either: "
-                     + "; ".join(f"{name} {why}" for name, why in sorted(still_failing.items()))
+                     + described(still_failing)
                      + ". Look at `docker compose ps` and `docker compose logs` in the project's folder")
     else:
         lines.append("The previous images run again, healthy" if differs else "It is healthy again")

@@ -164,7 +164,7 @@ def _up_or_roll_back(state, host, taken: dict[str, tuple[str, str, str]], path: 
     ok, previous = _shell(host, f"{cd} cat {LAST_GOOD}/compose.yaml")
     if not ok:
         raise AppError(f"the stack in {path} did not become healthy within {timeout_s} s: "
-                       + "; ".join(f"{name} {why}" for name, why in sorted(failed.items()))
+                       + rollback.described(failed)
                        + ". It has never been healthy here, so there is nothing to roll back to. Look at `docker "
                        "compose logs` in that folder, fix it, and run the deploy again.")
     differs = not _shell(host, f"{cd} diff -rq {LAST_GOOD}/compose.yaml compose.yaml && diff -rq {LAST_GOOD}/env "

@@ -206,17 +206,22 @@ def appdata_snapshot(mount: str, changes: dict[str, list[str]]):
 
 
 def _record_snapshot(state, host, taken: dict[str, tuple[str, str, str]], guests: list[str], mount: str) -> None:
-    ok, output = host.run_shell_command(StringCommand(_newest_snapshot_command(mount)))
-    if not ok or not output.stdout.strip():
+    newest = _latest(_snapshots(host, mount))
+    if newest is None:
         raise AppError(f"no snapshot of appdata in {mount}/snapshots after mediabox-snapshot.service ran: see "
                        "`journalctl -u mediabox-snapshot.service` on the host. The guests' stacks are left unchanged.")
-    taken.update({guest: (host.name, mount, output.stdout.strip()) for guest in guests})
+    taken.update({guest: (host.name, mount, newest) for guest in guests})
 
 
-def _newest_snapshot_command(mount: str) -> str:
-    """Prints the name of the newest read-only snapshot of appdata that a restore did not take."""
-    return (f"ls -1 {shlex.quote(mount + '/snapshots')} | grep '^appdata-' "
-            f"| grep -v -- {shlex.quote(BEFORE_RESTORE)}'$' | tail -n 1")
+def _snapshots(host, mount: str) -> list[str]:
+    """The names of the read-only snapshots of appdata in <mount>/snapshots, oldest first (by the time in them)."""
+    return sorted(path.split("/", 1)[1] for path in host.get_fact(BtrfsSubvolumes, path=mount)
+                  if path.startswith("snapshots/appdata-"))
+
+
+def _latest(snapshots: list[str]) -> str | None:
+    """The newest snapshot that a restore did not take."""
+    return next((name for name in reversed(snapshots) if not name.endswith(BEFORE_RESTORE)), None)
 
 
 @operation(is_idempotent=False)
@@ -240,11 +245,8 @@ def appdata_restore(mount: str, services: list[str], snapshot: str = "latest", e
     if not mount.startswith("/") or not services or any("/" in name or not name for name in services):
         raise OperationValueError(f"a restore needs the pool's mount and service folder names, got {mount!r}, "
                                   f"{services!r}")
-    taken = sorted(path.split("/", 1)[1] for path in host.get_fact(BtrfsSubvolumes, path=mount)
-                   if path.startswith("snapshots/appdata-"))
-    chosen = snapshot
-    if snapshot == "latest":
-        chosen = next((name for name in reversed(taken) if not name.endswith(BEFORE_RESTORE)), None)
+    taken = _snapshots(host, mount)
+    chosen = _latest(taken) if snapshot == "latest" else snapshot
     if chosen not in taken:
         yield refusal(f"no snapshot {snapshot!r} of appdata in {mount}/snapshots (there are: "
                       f"{', '.join(taken) or 'none'}). Fix: set restore_snapshot to one of those, or 'latest'. "
