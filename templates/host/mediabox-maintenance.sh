@@ -80,7 +80,13 @@ notify)
     message="mediabox on $(hostname): ${2:-a maintenance job} failed or warned"
     if [ -n "${2:-}" ] && [ -z "${SMARTD_MESSAGE:-}" ]; then
         run=$(systemctl show -p InvocationID --value "$2" 2>/dev/null || true)
-        said=$(journalctl "_SYSTEMD_INVOCATION_ID=$run" -n 3 -o cat --no-pager 2>/dev/null | paste -sd ' ' || true)
+        # the failed job's last words may still be on their way to journald: wait for them, briefly
+        for _ in 1 2 3 4 5 6 7 8 9 10; do
+            journalctl --sync 2>/dev/null || true
+            said=$(journalctl "_SYSTEMD_INVOCATION_ID=$run" -n 3 -o cat --no-pager 2>/dev/null | paste -sd ' ' || true)
+            [ -z "$run" ] || [ -n "$said" ] || { sleep 0.5; continue; }
+            break
+        done
         [ -z "$run" ] || [ -z "$said" ] || message="$message: $said"
     fi
     echo "$message"
