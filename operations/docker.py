@@ -153,14 +153,30 @@ def _up_command(path: str, timeout_s: int) -> str:
     return f"cd {shlex.quote(path)} && docker compose up -d --remove-orphans --wait --wait-timeout {timeout_s}"
 
 
+def _all_healthy(names: str = "") -> str:
+    """A shell command that fails, naming them, when any of the services (names: quoted compose services; all when
+    empty) is not running healthy. compose 2.40 exits 0 when `--wait-timeout` runs out with a service still
+    starting, so its exit code alone never says a service became healthy."""
+    return ("(bad=$(docker compose ps -a --format '{{.Service}} {{.State}} {{.Health}}' " + names
+            + " | grep -vE '^[^ ]+ running (healthy)?$'); "
+            + '[ -z "$bad" ] || { echo "not running healthy: $bad" >&2; exit 1; })')
+
+
+def _up(host, path: str, timeout_s: int) -> tuple[bool, dict[str, str]]:
+    """`up --wait`, then whether the project is up and healthy, and what is not running healthy."""
+    up = _shell(host, _up_command(path, timeout_s))[0]
+    failed = _failing(host, f"cd {shlex.quote(path)} &&")
+    return up and not failed, failed
+
+
 def _up_or_roll_back(state, host, taken: dict[str, tuple[str, str, str]], path: str, timeout_s: int,
                      guest: str | None) -> None:
     cd = f"cd {shlex.quote(path)} &&"
-    if _shell(host, _up_command(path, timeout_s))[0]:
+    healthy, failed = _up(host, path, timeout_s)
+    if healthy:
         _shell(host, f"{cd} rm -rf {LAST_GOOD} && mkdir -m 700 {LAST_GOOD} && cp -a compose.yaml env {LAST_GOOD}/",
                must=True)
         return
-    failed = _failing(host, cd)
     ok, previous = _shell(host, f"{cd} cat {LAST_GOOD}/compose.yaml")
     if not ok:
         raise AppError(f"the stack in {path} did not become healthy within {timeout_s} s: "
@@ -178,9 +194,9 @@ def _up_or_roll_back(state, host, taken: dict[str, tuple[str, str, str]], path: 
         _shell(host, f"{cd} docker compose stop {' '.join(shlex.quote(name) for name in changed)}", must=True)
         folders = sorted({folder for folder, _, _ in changed.values()})
         _shell(state.inventory.get_host(pve_host), restore_command(mount, snapshot, folders), must=True)
-    back = _shell(host, _up_command(path, timeout_s))[0]
+    back, still_failing = _up(host, path, timeout_s)
     raise AppError(rollback.report(timeout_s, failed, differs, changed, snapshot,
-                                   None if back else _failing(host, cd)))
+                                   None if back else still_failing or {"docker compose up": "failed"}))
 
 
 def _failing(host, cd: str) -> dict[str, str]:
@@ -231,7 +247,8 @@ def service_env(path: str, service: str, text: str | Callable[[], str | None], t
     yield FileUploadCommand(StringIO(text), dest, remote_temp_filename=host.get_temp_filename(dest))
     yield StringCommand(f"chmod 600 {shlex.quote(dest)}")
     yield StringCommand(f"cd {shlex.quote(path)} && docker compose up -d --no-deps --wait --wait-timeout "
-                        f"{int(timeout_s)} {shlex.quote(service)} && {{ [ ! -d {LAST_GOOD} ] || cp -a "
+                        f"{int(timeout_s)} {shlex.quote(service)} && {_all_healthy(shlex.quote(service))} && "
+                        f"{{ [ ! -d {LAST_GOOD} ] || cp -a "
                         f"{shlex.quote(name)} {LAST_GOOD}/{shlex.quote(name)}; }}")
 
 
@@ -266,7 +283,8 @@ def compose_services(path: str, services: list[str], running: bool = True, timeo
     plan.note(f"{path}: {'start' if running else 'stop'} {', '.join(todo)}")
     cd, names = f"cd {shlex.quote(path)} &&", " ".join(shlex.quote(s) for s in todo)
     if running:
-        yield f"{cd} docker compose up -d --no-recreate --wait --wait-timeout {int(timeout_s)} {names}"
+        yield f"{cd} docker compose up -d --no-recreate --wait --wait-timeout {int(timeout_s)} {names} && " \
+              + _all_healthy(names)
     else:
         yield f"{cd} docker compose stop {names}"
 
