@@ -17,6 +17,7 @@ from pyinfra.context import ctx_inventory
 from pyinfra.operations import files
 
 from mediabox import pve
+from mediabox.connection import no_delay
 from mediabox.run import Run, validate
 from mediabox.settings import STAGES, Settings, SettingsError
 
@@ -42,6 +43,7 @@ def run_stages() -> None:
     """Validate, then apply this host's selected stages in order; preflight always runs first."""
     run = validated_run()
     settings = run.settings[current_host.name]
+    no_delay(current_host)
     # pyinfra names an operation by the line numbers of its call stack alone: host.loop adds the stage's index,
     # so that operations on the same line of two stage modules stay apart.
     for stage in current_host.loop(STAGES):
@@ -53,6 +55,7 @@ def run_restore() -> None:
     """restore.py: validate, preflight, then the restore of settings.restore_service's appdata."""
     run = validated_run()
     settings = run.settings[current_host.name]
+    no_delay(current_host)
     if settings.restore_service is None:
         raise RunRefused("\nrestore.py needs the service to restore: add `--data restore_service=<service>` (or "
                          "`all`), and `--data restore_snapshot=<name>` for another snapshot than the latest. "

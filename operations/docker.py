@@ -1,8 +1,9 @@
-"""Operations for Docker in a guest: a runtime that works in an unprivileged LXC, the compose project, and one
-service's env file when it holds values made later in the run."""
+"""Operations for Docker in a guest: a runtime that works in an unprivileged LXC, the compose v2 plugin, the compose
+project, and one service's env file when it holds values made later in the run."""
 
 from __future__ import annotations
 
+import posixpath
 import re
 import shlex
 from collections.abc import Callable
@@ -15,12 +16,13 @@ from pyinfra.api import (
     FunctionCommand,
     OperationError,
     OperationValueError,
+    QuoteString,
     StringCommand,
     operation,
 )
 from pyinfra.facts.files import FileContents
 
-from facts.docker import ComposeState, RuntimeVersions
+from facts.docker import ComposePluginVersion, ComposeState, RuntimeVersions
 from mediabox import compose, plan, rollback
 from mediabox.apps import AppCommand, AppError
 from operations.storage import SNAPSHOTS_TAKEN, restore_command
@@ -70,6 +72,36 @@ def runtime_supported(lxc_pve: str | None):
         logger.info(f"{host.print_prefix}runc {runc}: no lxc-pve on the host to check it against")
     host.noop(f"runc {runc or '(not installed)'} works under this host")
     yield from ()  # a check: it never yields a command
+
+
+@operation()
+def compose_plugin(src: str, dest: str, version: str):
+    """
+    Ensure a compose v2 binary of this version is the Docker CLI plugin at dest. The guest's copy is asked its
+    version; the binary (76 MB) is copied only when that differs, never read through to compare.
+
+    + src: the local compose v2 binary
+    + dest: where Docker's CLI finds it, e.g. ``/usr/local/lib/docker/cli-plugins/docker-compose``
+    + version: the version src reports, e.g. ``2.40.3``
+
+    **Example:**
+
+    .. code:: python
+
+        docker.compose_plugin(src=".venv/lib/python3.11/site-packages/compose/docker-compose",
+                              dest="/usr/local/lib/docker/cli-plugins/docker-compose", version="2.40.3")
+    """
+    if not dest.startswith("/") or not re.fullmatch(r"\d+(\.\d+)+", version):
+        raise OperationValueError(f"compose_plugin needs an absolute dest and a version like 2.40.3, got {dest!r}, "
+                                  f"{version!r}")
+    installed = host.get_fact(ComposePluginVersion, path=dest)
+    if installed == version:
+        host.noop(f"compose {version} at {dest}")
+        return
+    plan.note(f"{dest}: compose {installed or '(none)'} -> {version}")
+    yield StringCommand("install -d -m 755", QuoteString(posixpath.dirname(dest)))
+    yield FileUploadCommand(src, dest, remote_temp_filename=host.get_temp_filename(dest))
+    yield StringCommand("chmod 755", QuoteString(dest))
 
 
 @operation()
@@ -163,9 +195,12 @@ def _all_healthy(names: str = "") -> str:
 
 
 def _up(host, path: str, timeout_s: int) -> tuple[bool, dict[str, str]]:
-    """`up --wait`, then whether the project is up and healthy, and what is not running healthy."""
-    up = _shell(host, _up_command(path, timeout_s))[0]
+    """`up --wait`, then whether the project is up and healthy, and what is not (compose's own last words when
+    it failed before any container did)."""
+    up, output = host.run_shell_command(StringCommand(_up_command(path, timeout_s)))
     failed = _failing(host, f"cd {shlex.quote(path)} &&")
+    if not up and not failed:
+        failed = {"docker compose up": "failed: " + (output.stderr.strip().splitlines() or ["(no output)"])[-1]}
     return up and not failed, failed
 
 
@@ -196,7 +231,7 @@ def _up_or_roll_back(state, host, taken: dict[str, tuple[str, str, str]], path: 
         _shell(state.inventory.get_host(pve_host), restore_command(mount, snapshot, folders), must=True)
     back, still_failing = _up(host, path, timeout_s)
     raise AppError(rollback.report(timeout_s, failed, differs, changed, snapshot,
-                                   None if back else still_failing or {"docker compose up": "failed"}))
+                                   None if back else still_failing))
 
 
 def _failing(host, cd: str) -> dict[str, str]:

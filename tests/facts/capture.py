@@ -16,7 +16,7 @@ from pathlib import Path
 import lab.topology as topology
 from facts.btrfs import BtrfsDeviceStats, BtrfsFilesystems, BtrfsProfiles, BtrfsScrubStatus, BtrfsSubvolumes
 from facts.disks import BlockDevice, DisksById
-from facts.docker import ComposeState, RuntimeVersions
+from facts.docker import ComposePluginVersion, ComposeState, RuntimeVersions
 from facts.proxmox import TemplateGroupId
 from facts.samba import SambaPasswordFingerprint
 from facts.system import FstabEntries, GroupId, HardlinkProbe, MaintenanceCheck, PathOwnership, SmartSupport
@@ -133,6 +133,8 @@ def capture_docker() -> None:
     comes from the converged lab's Proxmox host: this capture leaves its disks blank.)"""
     guest = topology.DOCKER_GUEST["ip"]
     capture(RuntimeVersions, "debian_docker_io", ip=guest)
+    capture(ComposePluginVersion, "installed", ip=guest, path="/usr/local/lib/docker/cli-plugins/docker-compose")
+    capture(ComposePluginVersion, "missing", ip=guest, path="/usr/local/lib/docker/cli-plugins/none")
     capture(ComposeState, "lab_8gb_up", ip=guest, path="/opt/mediabox", project="mediabox")
     capture(MaintenanceCheck, "stack_healthy", ip=guest, job="containers")
     capture(MaintenanceCheck, "script_not_installed", ip=topology.NAS_GUEST["ip"], job="containers")
