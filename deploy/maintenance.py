@@ -4,41 +4,36 @@ job, with the last lines of its journal, to notify_url (from the secrets file, k
 
 from __future__ import annotations
 
-from io import StringIO
 from pathlib import Path
 
-from pyinfra.operations import files, systemd
-from pyinfra.operations.util import any_changed
+from pyinfra.api.util import get_template
+from pyinfra.operations import systemd
 
 from operations import system
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "host"
+NOTIFY_ENV = "/etc/mediabox/notify.env"
 
 
 def timers(jobs: dict[str, str], settings_env: str, notify_url: str | None, subject: str) -> None:
     """A mediabox-<job>.timer on each job's calendar (OnCalendar syntax), running the maintenance script."""
     system.packages(name="curl for the failure notifier", names=["curl"])
-    files.put(name="Maintenance script", src=str(TEMPLATES / "mediabox-maintenance.sh"),
-              dest="/usr/local/sbin/mediabox-maintenance", mode="755")
-    files.put(name="Maintenance settings", src=StringIO(settings_env), dest="/etc/mediabox/maintenance.env",
-              mode="644", create_remote_dir=True)
+    files = {
+        "/usr/local/sbin/mediabox-maintenance": [(TEMPLATES / "mediabox-maintenance.sh").read_text(), "755"],
+        "/etc/mediabox/maintenance.env": [settings_env, "644"],
+        "/etc/systemd/system/mediabox-notify@.service": [(TEMPLATES / "mediabox-notify@.service").read_text(), "644"],
+    }
     if notify_url:
-        files.put(name="Failure notifier address", src=StringIO(f"NOTIFY_URL={notify_url}\n"),
-                  dest="/etc/mediabox/notify.env", mode="600", create_remote_dir=True)
-    else:
-        files.file(name="No failure notifier address", path="/etc/mediabox/notify.env", present=False)
-
-    units = [files.put(name="Failure notifier unit", src=str(TEMPLATES / "mediabox-notify@.service"),
-                       dest="/etc/systemd/system/mediabox-notify@.service", mode="644")]
+        files[NOTIFY_ENV] = [f"NOTIFY_URL={notify_url}\n", "600"]
     for job, calendar in jobs.items():
         for kind in ("service", "timer"):
-            units.append(files.template(
-                name=f"mediabox-{job}.{kind}", src=str(TEMPLATES / f"mediabox-job.{kind}.j2"),
-                dest=f"/etc/systemd/system/mediabox-{job}.{kind}", mode="644",
-                job=job, subject=subject, calendar=calendar))
-    systemd.daemon_reload(name="Reload systemd units", _if=any_changed(*units))
-    for job in jobs:
-        systemd.service(name=f"mediabox-{job}.timer on", service=f"mediabox-{job}.timer", running=True, enabled=True)
+            text = get_template(str(TEMPLATES / f"mediabox-job.{kind}.j2")).render(job=job, subject=subject,
+                                                                                  calendar=calendar)
+            files[f"/etc/systemd/system/mediabox-{job}.{kind}"] = [text, "644"]
+    written = system.files_present(name="Maintenance script, settings and units", files=files,
+                                   absent=[] if notify_url else [NOTIFY_ENV])
+    systemd.daemon_reload(name="Reload systemd units", _if=written.did_change)
+    system.units_on(name="Maintenance timers on", units=[f"mediabox-{job}.timer" for job in jobs])
 
 
 def timer_off(job: str) -> None:

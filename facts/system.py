@@ -160,3 +160,51 @@ class GroupId(FactBase):
     def process(self, output):
         text = "".join(output).strip()
         return int(text) if text.isdigit() else None
+
+
+class FileStates(FactBase[dict]):
+    """
+    Returns the mode, owner and SHA-256 of each of these paths that is a regular file, in one command.
+
+    .. code:: python
+
+        {"/etc/mediabox/notify.env": {"mode": "600", "owner": "root:root", "sha256": "9a0c…"}}
+    """
+
+    @override
+    def command(self, paths: list[str]) -> StringCommand:
+        return StringCommand(
+            "for f in", *(QuoteString(path) for path in paths), '; do [ -f "$f" ] && '
+            """echo "$(stat -c '%a %U:%G' "$f") $(sha256sum "$f")"; done; true""")
+
+    @override
+    def process(self, output) -> dict:
+        found = {}
+        for line in output:
+            mode, owner, digest, path = line.split(None, 3)
+            found[path.strip()] = {"mode": mode, "owner": owner, "sha256": digest}
+        return found
+
+
+class UnitStates(FactBase[dict]):
+    """
+    Returns whether each of these systemd units is enabled and active, in one command.
+
+    .. code:: python
+
+        {"mediabox-scrub.timer": {"enabled": True, "active": False}}
+    """
+
+    @override
+    def command(self, units: list[str]) -> StringCommand:
+        return StringCommand(
+            "for u in", *(QuoteString(unit) for unit in units),
+            '; do echo "$u|$(systemctl is-enabled "$u" 2>/dev/null)|$(systemctl is-active "$u" 2>/dev/null)"; done')
+
+    @override
+    def process(self, output) -> dict:
+        found = {}
+        for line in output:
+            unit, enabled, active = (line.strip().split("|") + ["", ""])[:3]
+            found[unit] = {"enabled": enabled == "enabled", "active": active == "active"}
+        return found

@@ -1,16 +1,22 @@
-"""Operations for the host system: packages and kernel settings, changed only where they differ."""
+"""Operations for the host system: packages, kernel settings, small files and systemd units, changed only where
+they differ."""
 
 from __future__ import annotations
 
+import hashlib
+import posixpath
+import re
+import shlex
 from io import StringIO
 
 from pyinfra import host
-from pyinfra.api import OperationError, OperationValueError, operation
+from pyinfra.api import FileUploadCommand, OperationError, OperationValueError, StringCommand, operation
 from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.server import Sysctl
 from pyinfra.operations import apt, files, server, systemd
 
-from facts.system import MaintenanceCheck, SmartSupport
+from facts.system import FileStates, MaintenanceCheck, SmartSupport, UnitStates
+from mediabox import plan
 from mediabox.apps import preparing
 
 
@@ -121,3 +127,73 @@ def check_passes(job: str):
                              "verify suite, `pytest tests/verify`, checks the rest) and run the deploy again.")
     host.noop(f"{job}: {found['said']}")
     yield from ()  # a check: it never yields a command
+
+
+@operation()
+def files_present(files: dict[str, list[str]], absent: list[str] | None = None):
+    """
+    Ensure small files have this text and mode, owned by root, and that others are absent: all of them read in
+    one command (one pyinfra files.put reads three), each written only when it differs.
+
+    + files: the text and the mode of each file, by absolute path: ``{path: [text, "644"]}``
+    + absent: files that must not exist
+
+    **Example:**
+
+    .. code:: python
+
+        system.files_present(files={"/etc/mediabox/maintenance.env": ["POOL_MOUNT=/mnt/storage\\n", "644"]},
+                             absent=["/etc/mediabox/notify.env"])
+    """
+    absent = list(absent or [])
+    paths = [*files, *absent]
+    if not paths or any(not p.startswith("/") for p in paths) or set(files) & set(absent):
+        raise OperationValueError(f"files_present needs absolute paths, each either present or absent, got {paths!r}")
+    if any(not re.fullmatch(r"[0-7]{3,4}", mode) for _, mode in files.values()):
+        raise OperationValueError(f"files_present needs octal modes, got {[m for _, m in files.values()]!r}")
+    found = host.get_fact(FileStates, paths=paths)
+    todo = []
+    for path, (text, mode) in files.items():
+        current = found.get(path)
+        if current is None or current["sha256"] != hashlib.sha256(text.encode()).hexdigest():
+            todo.append(path)
+            plan.note(f"{path}: {'write' if current else 'create'}")
+            yield StringCommand(f"install -d -m 755 {shlex.quote(posixpath.dirname(path))}")
+            yield FileUploadCommand(StringIO(text), path, remote_temp_filename=host.get_temp_filename(path))
+        elif (current["mode"], current["owner"]) == (mode.lstrip("0") or "0", "root:root"):
+            continue
+        else:
+            todo.append(path)
+            plan.note(f"{path}: mode {current['mode']} {current['owner']} -> {mode} root:root")
+        yield StringCommand(f"chown root:root {shlex.quote(path)} && chmod {mode} {shlex.quote(path)}")
+    for path in absent:
+        if path in found:
+            todo.append(path)
+            plan.note(f"{path}: remove")
+            yield StringCommand(f"rm -f {shlex.quote(path)}")
+    if not todo:
+        host.noop(f"{len(paths)} files as they should be")
+
+
+@operation()
+def units_on(units: list[str]):
+    """
+    Ensure systemd units are enabled and running (a timer: started), all read in one command.
+
+    + units: unit names, e.g. ``mediabox-scrub.timer``
+
+    **Example:**
+
+    .. code:: python
+
+        system.units_on(units=["mediabox-scrub.timer", "mediabox-snapshot.timer"])
+    """
+    if not units or any(not re.fullmatch(r"[A-Za-z0-9@._-]+\.(service|timer|socket|mount)", u) for u in units):
+        raise OperationValueError(f"units_on needs systemd unit names, got {units!r}")
+    found = host.get_fact(UnitStates, units=units)
+    todo = [u for u in units if not (found.get(u, {}).get("enabled") and found.get(u, {}).get("active"))]
+    if not todo:
+        host.noop(f"{', '.join(units)} on")
+        return
+    plan.note(f"enable and start {', '.join(todo)}")
+    yield StringCommand("systemctl enable --now " + " ".join(shlex.quote(u) for u in todo))

@@ -19,7 +19,16 @@ from facts.disks import BlockDevice, DisksById
 from facts.docker import ComposePluginVersion, ComposeState, RuntimeVersions
 from facts.proxmox import TemplateGroupId
 from facts.samba import SambaPasswordFingerprint
-from facts.system import FstabEntries, GroupId, HardlinkProbe, MaintenanceCheck, PathOwnership, SmartSupport
+from facts.system import (
+    FileStates,
+    FstabEntries,
+    GroupId,
+    HardlinkProbe,
+    MaintenanceCheck,
+    PathOwnership,
+    SmartSupport,
+    UnitStates,
+)
 from lab import state
 
 HERE = Path(__file__).parent
@@ -127,6 +136,9 @@ def capture_nas() -> None:
     ssh("smbpasswd -x capture >/dev/null && userdel capture", ip=nas)
 
 
+MAINTENANCE_FILES = ["/usr/local/sbin/mediabox-maintenance", "/etc/mediabox/maintenance.env", "/etc/mediabox/notify.env"]
+
+
 def capture_docker() -> None:
     """On lab-docker, after the stack stage: the runtime, the running project, one stopped service, none; the
     maintenance check there, and where the script is not installed (lab-nas). (system.MaintenanceCheck/pool_fine
@@ -137,6 +149,8 @@ def capture_docker() -> None:
     capture(ComposePluginVersion, "missing", ip=guest, path="/usr/local/lib/docker/cli-plugins/none")
     capture(ComposeState, "lab_8gb_up", ip=guest, path="/opt/mediabox", project="mediabox")
     capture(MaintenanceCheck, "stack_healthy", ip=guest, job="containers")
+    capture(FileStates, "maintenance_files", ip=guest, paths=MAINTENANCE_FILES)
+    capture(UnitStates, "one_on_one_missing", ip=guest, units=["mediabox-containers.timer", "mediabox-export.timer"])
     capture(MaintenanceCheck, "script_not_installed", ip=topology.NAS_GUEST["ip"], job="containers")
     ssh("docker stop -t 1 radarr >/dev/null", ip=guest)
     try:

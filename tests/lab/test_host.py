@@ -106,7 +106,7 @@ def test_drift_is_healed_in_one_run_and_reported(built_pool):
              "sysctl -qw vm.max_map_count=65530")
     healed = deploy(big)
     assert healed.returncode == 0, healed.output
-    for operation in ("fstab line for the pool", "Data tree", "mediabox-scrub.timer on",
+    for operation in ("fstab line for the pool", "Data tree", "Maintenance timers on",
                       "Elasticsearch's vm.max_map_count"):
         assert healed.changed(operation), f"{operation} not reported:\n{healed.output}"
     assert MOUNT in ssh(PVE, "cat /etc/fstab")
@@ -145,7 +145,7 @@ def test_a_failing_job_is_reported_to_notify_url(built_pool, notify_inbox, tmp_p
     secrets = yaml.safe_load(open(os.path.join(topology.LAB_DIR, "secrets.yml")))
     secrets_file = write_secrets(tmp_path / "secrets.yml", {**secrets, "notify_url": notify_inbox.url})
     result = deploy({**HOST_ONLY, "secrets_file": str(secrets_file)})
-    assert result.changed("Failure notifier address") and notify_inbox.url not in result.output
+    assert result.changed("Maintenance script, settings and units") and notify_inbox.url not in result.output
     assert ssh(PVE, "stat -c %a /etc/mediabox/notify.env").strip() == "600"
     ssh(PVE, f"umount {MOUNT}; systemctl start mediabox-diskcheck.service || true")
     body = notify_inbox.wait_for("mediabox-diskcheck.service failed")
@@ -165,7 +165,7 @@ def test_appdata_is_exported_whole_then_incrementally_and_as_a_stream(built_pool
 
     try:
         done = deploy({**HOST_ONLY, "export_target": btrfs_target, "export_keep": 2})
-        assert done.returncode == 0 and done.changed("mediabox-export.timer on"), done.output[-4000:]
+        assert done.returncode == 0 and done.changed("Maintenance timers on"), done.output[-4000:]
         assert ssh(PVE, "systemctl is-active mediabox-export.timer").strip() == "active"
         assert export("one").endswith(", whole")
         assert re.search(r", incremental from appdata-[\dT-]+$", export("two"))
