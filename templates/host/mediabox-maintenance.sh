@@ -79,11 +79,14 @@ containers)
 notify)
     message="mediabox on $(hostname): ${2:-a maintenance job} failed or warned"
     if [ -n "${2:-}" ] && [ -z "${SMARTD_MESSAGE:-}" ]; then
-        run=$(systemctl show -p InvocationID --value "$2" 2>/dev/null || true)
+        # The failed run's lines, by its main process: journald leaves _SYSTEMD_INVOCATION_ID off the lines it
+        # reads after the job's cgroup is gone, so the invocation id misses the last words of a quick failure.
+        run=$(systemctl show -p ExecMainPID --value "$2" 2>/dev/null || true)
+        [ "$run" != 0 ] || run=
         # the failed job's last words may still be on their way to journald: wait for them, briefly
         for _ in 1 2 3 4 5 6 7 8 9 10; do
             journalctl --sync 2>/dev/null || true
-            said=$(journalctl "_SYSTEMD_INVOCATION_ID=$run" -n 3 -o cat --no-pager 2>/dev/null | paste -sd ' ' || true)
+            said=$(journalctl "_SYSTEMD_UNIT=$2" "_PID=$run" -n 3 -o cat --no-pager 2>/dev/null | paste -sd ' ' || true)
             [ -z "$run" ] || [ -n "$said" ] || { sleep 0.5; continue; }
             break
         done

@@ -32,7 +32,7 @@ def test_an_unhealthy_stack_is_reported_to_notify_url(lab, notify_inbox, tmp_pat
         assert body.endswith("not healthy: radarr exited")
     finally:
         healed = deploy(STACK)
-    assert healed.returncode == 0 and healed.changed("No failure notifier address"), healed.output[-4000:]
+    assert healed.returncode == 0 and healed.changed("Maintenance script, settings and units"), healed.output[-4000:]
     assert ssh(GUEST, "docker inspect -f '{{.State.Health.Status}}' radarr").strip() == "healthy"
 
 
