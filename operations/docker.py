@@ -185,9 +185,9 @@ def _up_command(path: str, timeout_s: int) -> str:
     return f"cd {shlex.quote(path)} && docker compose up -d --remove-orphans --wait --wait-timeout {timeout_s}"
 
 
-def _all_healthy(names: str = "") -> str:
-    """A shell command that fails, naming them, when any of the services (names: quoted compose services; all when
-    empty) is not running healthy. compose 2.40 exits 0 when `--wait-timeout` runs out with a service still
+def _all_healthy(names: str) -> str:
+    """A shell command that fails, naming them, when any of the services (names: quoted compose services) is not
+    running healthy. compose 2.40 exits 0 when `--wait-timeout` runs out with a service still
     starting, so its exit code alone never says a service became healthy."""
     return ("(bad=$(docker compose ps -a --format '{{.Service}} {{.State}} {{.Health}}' " + names
             + " | grep -vE '^[^ ]+ running (healthy)?$'); "
