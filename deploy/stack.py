@@ -61,7 +61,7 @@ def plan(run: Run, guest_name: str) -> tuple[compose.Project, list[str]]:
     """A guest's rendered project and the compose services that must run in it."""
     s = run.settings[guest_name]
     render_gid = inventory.get_host(guest_name).get_fact(GroupId, group="render")
-    project = compose.render(s, run.secrets, render_gid)
+    project = compose.render(s, run.secrets, render_gid, run.key_scope(guest_name))
     return project, [svc.host_name for svc in s.enabled_services()]
 
 

@@ -20,6 +20,7 @@ from deploy import stack
 from mediabox import arr, audiobookshelf, autobrr, compose, homepage, jellyfin, layout, qbt, seerr, tubearchivist
 from mediabox.catalog import SERVICES
 from mediabox.run import Run
+from mediabox.secrets import key_name
 from mediabox.settings import Settings
 from operations import apps as app_ops
 from operations import arr as servarr
@@ -145,9 +146,10 @@ def _autobrr(run: Run, s: Settings, apps: dict[str, arr.Connection]) -> None:
 
 
 def _api_key(run: Run, name: str, connection) -> None:
-    """The API key an app makes itself, kept in the secrets file as <name>_api_key (Homepage's widget uses it)."""
+    """The API key an app makes itself, kept in the secrets file as <name>_api_key (per guest when there are several:
+    secrets.key_name), which Homepage's widget uses."""
     app_ops.api_key(name=f"{SERVICES[name].title} API key in the secrets file", app=connection, label=KEY_LABEL,
-                    secret=f"{name}_api_key", secrets=run.secrets)
+                    secret=key_name(name, run.key_scope(host.name)), secrets=run.secrets)
 
 
 def _jellyfin(run: Run, s: Settings) -> jellyfin.Connection:

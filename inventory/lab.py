@@ -5,6 +5,7 @@ so the lab and these settings cannot disagree.
 
 import os.path as _path
 
+import lab.state as _lab_state
 import lab.topology as _lab
 from mediabox.catalog import SERVICES as _SERVICES
 
@@ -67,19 +68,22 @@ def _stack() -> dict:
     }
 
 
-docker_guests = [
-    (_lab.DOCKER_GUEST["name"], {
+def _docker_guest(guest: dict) -> tuple[str, dict]:
+    return (guest["name"], {
         **_connection,
         **_site,
-        "ssh_hostname": _lab.DOCKER_GUEST["ip"],
-        "guest_vmid": _lab.DOCKER_GUEST["vmid"],
-        "guest_hostname": _lab.DOCKER_GUEST["hostname"],
-        "guest_ip": f"{_lab.DOCKER_GUEST['ip']}/{_lab.PREFIX}",
+        "ssh_hostname": guest["ip"],
+        "guest_vmid": guest["vmid"],
+        "guest_hostname": guest["hostname"],
+        "guest_ip": f"{guest['ip']}/{_lab.PREFIX}",
         "guest_gateway": _lab.GATEWAY,
         "guest_cores": 2,  # the lab machine has 2
         **_stack(),
-    }),
-]
+    })
+
+
+# One Docker guest, or as many as `python -m lab up --docker-guests N` made (make bench).
+docker_guests = [_docker_guest(guest) for guest in _lab.docker_guests(_lab_state.load().get("docker_guests", 1))]
 
 nas_guests = [
     (_lab.NAS_GUEST["name"], {

@@ -45,8 +45,8 @@ def preflight():
 
 # ----------------------------------------------------------------------------- up
 
-def up():
-    """Build or repair the whole lab; a second run changes nothing."""
+def up(docker_guests=1):
+    """Build or repair the whole lab, with this many Docker guests; a second run changes nothing."""
     started = time.monotonic()
     preflight()
     for path in (topology.LAB_DIR, topology.LOG_DIR):
@@ -70,12 +70,20 @@ def up():
     hostconfig.ensure_subids(record)
     hostconfig.snapshot_sysctls(record)
 
-    made = containers.ensure_guest_storage()
-    say("storage", f"{topology.GUEST_STORAGE_DIR}: made {len(made)} folders" if made else
-        f"ok ({topology.GUEST_STORAGE_DIR}: the guests' appdata and data)")
+    wanted = topology.containers(docker_guests)
+    for extra in topology.EXTRA_DOCKER_GUESTS:
+        if extra not in wanted and containers.destroy(extra["name"]):
+            sshkeys.forget_host(extra["ip"])
+            shutil.rmtree(topology.storage_dir(extra["name"]), ignore_errors=True)
+            st.get("containers", {}).pop(extra["name"], None)
+            say(extra["name"], f"destroyed (the lab has {docker_guests} Docker guest(s) now)")
+    st["docker_guests"] = docker_guests
+    for root in dict.fromkeys(topology.storage_dir(ct["name"]) for ct in wanted[1:]):
+        made = containers.ensure_guest_storage(root)
+        say("storage", f"{root}: made {len(made)} folders" if made else f"ok ({root}: the guests' appdata and data)")
     loops = {serial: info["loop"] for serial, info in st["disks"].items()}
     st.setdefault("containers", {})
-    for ct in topology.CONTAINERS:
+    for ct in wanted:
         name = ct["name"]
         t0 = time.monotonic()
         result = containers.ensure(name, tarball, pubkey, loops)
@@ -90,7 +98,7 @@ def up():
             say(name, "{} ({} {}, {}) in {:.1f} s".format(result, ct["ip"], spec["hostname"], kind,
                                                               time.monotonic() - t0))
 
-    for ct in topology.CONTAINERS:
+    for ct in wanted:
         changed = sshkeys.refresh_known_host(ct["ip"])
         sshkeys.check_login("ssh", ct["ip"])
         if changed:
@@ -121,11 +129,11 @@ def down():
     """Tear everything down (safe when the lab is partly up or absent); keeps caches, key and secrets."""
     started = time.monotonic()
     require_root("down")
-    for ct in reversed(topology.CONTAINERS):
+    for ct in reversed(topology.ALL_CONTAINERS):
         name = ct["name"]
         if containers.destroy(name):
             say(name, "stopped and destroyed")
-        else:
+        elif ct in topology.CONTAINERS:
             say(name, "ok (no container)")
         sshkeys.forget_host(ct["ip"])
     pve.stop()
@@ -136,7 +144,8 @@ def down():
     record = hostconfig.load()
     hostconfig.restore_subids(record)
     hostconfig.restore_sysctls(record)
-    for path in (topology.PVE_DIR, topology.GUEST_STORAGE_DIR):
+    storage = dict.fromkeys(topology.storage_dir(ct["name"]) for ct in topology.ALL_CONTAINERS[1:])
+    for path in (topology.PVE_DIR, *storage):
         if os.path.isdir(path):
             shutil.rmtree(path)
     state.remove()
@@ -160,7 +169,7 @@ def collect_status():
     pids = aptproxy.running_pids()
     info["apt_proxy"] = {"url": topology.APT_PROXY, "pid": pids[0] if pids else None,
                          "up": bridge and bool(pids) and tcp_open(host, port)}
-    for ct in topology.CONTAINERS:
+    for ct in topology.containers(st.get("docker_guests", 1)):
         name = ct["name"]
         lxc_state = containers.state_of(name)
         sshd = bridge and lxc_state == "RUNNING" and tcp_open(ct["ip"], 22)
@@ -239,7 +248,7 @@ def _lab_process(argv):
     dnsmasq."""
     joined = " ".join(argv)
     return (pve.is_ours(argv) or aptproxy.is_ours(argv) or registry.is_ours(argv)
-            or any(ct["name"] in joined and "lxc" in joined for ct in topology.CONTAINERS)
+            or any(ct["name"] in joined and "lxc" in joined for ct in topology.ALL_CONTAINERS)
             or ("dnsmasq" in joined and topology.BRIDGE in joined))
 
 
@@ -251,7 +260,7 @@ def verify_clean():
     leftovers += [f"loop device {item}" for item in disks.leftovers()]
     leftovers += containers.leftovers()
     markers = [topology.LAB_DIR, topology.CACHE_DIR] + [containers.container_dir(ct["name"])
-                                                       for ct in topology.CONTAINERS]
+                                                       for ct in topology.ALL_CONTAINERS]
     with open("/proc/mounts") as mounts:
         leftovers += [f"mount: {line.strip()}" for line in mounts if any(m in line for m in markers)]
     for pid in find_processes(_lab_process):
@@ -296,7 +305,9 @@ def lock():
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m lab", description="The homelab engine's local test lab.")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("up", help="build or repair the lab (idempotent)")
+    p_up = sub.add_parser("up", help="build or repair the lab (idempotent)")
+    p_up.add_argument("--docker-guests", type=int, choices=range(1, topology.MAX_DOCKER_GUESTS + 1), default=1,
+                      help="how many Docker guests (more than one: make bench's hosts3_ratio); default 1")
     sub.add_parser("down", help="tear the lab down, leaving nothing behind (keeps caches, key, secrets)")
     p_status = sub.add_parser("status", help="what runs where; exit 0 only if everything is up")
     p_status.add_argument("--json", action="store_true", help="print the status as JSON")
@@ -310,7 +321,7 @@ def main(argv=None):
             require_root(args.command)
             held = lock()  # noqa: F841 (held until exit)
         if args.command == "up":
-            return up()
+            return up(args.docker_guests)
         if args.command == "down":
             return down()
         if args.command == "status":

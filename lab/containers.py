@@ -44,6 +44,11 @@ SPECS = {
     topology.NAS_GUEST["name"]: dict(hostname=topology.NAS_GUEST["hostname"], ip=topology.NAS_GUEST["ip"],
                                      privileged=False, hwaddr="02:00:0a:d5:00:0b", veth="vethlabnas",
                                      tun=False, mounts=("data",)),
+} | {
+    extra["name"]: dict(hostname=extra["hostname"], ip=extra["ip"], privileged=False,
+                        hwaddr="02:00:0a:d5:00:{:02x}".format(int(extra["ip"].rsplit(".", 1)[1])),
+                        veth="vethlab" + extra["name"].removeprefix("lab-"), tun=True, mounts=("appdata", "data"))
+    for extra in topology.EXTRA_DOCKER_GUESTS
 }
 
 
@@ -171,7 +176,7 @@ def config_text(name, loops):
         lines += ["# Like PVE's unprivileged CTs (systemd then skips sys-kernel-debug.mount instead of failing).",
                   "lxc.cap.drop = sys_rawio"]
         for subvolume in spec["mounts"]:
-            lines.append(f"lxc.mount.entry = {topology.GUEST_STORAGE_DIR}/{subvolume} {subvolume} none "
+            lines.append(f"lxc.mount.entry = {topology.storage_dir(name)}/{subvolume} {subvolume} none "
                          "bind,create=dir 0 0")
         if spec["tun"] and os.path.exists("/dev/net/tun"):
             lines += ["# /dev/net/tun for gluetun (PVE: dev0: /dev/net/tun). The host's node is 0600 root, which",
@@ -198,11 +203,11 @@ def _ancestors(path: str) -> list[str]:
     return ["/" + "/".join(parts[:i]) for i in range(len(parts) + 1)]
 
 
-def ensure_guest_storage():
-    """The appdata and data trees the guests bind, with a folder per service of the catalog, owned as the host
-    stage owns the pool's (uid and gid 1000 inside the guests, mode 2775); returns the paths made."""
+def ensure_guest_storage(root=topology.GUEST_STORAGE_DIR):
+    """The appdata and data trees guests bind (root: topology.storage_dir), with a folder per service of the
+    catalog, owned as the host stage owns the pool's (uid and gid 1000 inside the guests, mode 2775); returns the
+    paths made."""
     uid = gid = topology.IDMAP_BASE + 1000
-    root = topology.GUEST_STORAGE_DIR
     closed = [path for path in _ancestors(root) if not os.stat(path).st_mode & stat.S_IXOTH]
     if closed:  # the unprivileged guests' root (uid 100000) must pass through them to bind the trees
         mode = stat.S_IMODE(os.stat(closed[0]).st_mode)

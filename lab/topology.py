@@ -90,6 +90,30 @@ GUEST_STORAGE_DIR = os.path.join(LAB_DIR, "storage")
 # The lab containers, in start order.
 CONTAINERS = [PVE_HOST, DOCKER_GUEST, NAS_GUEST]
 
+# More Docker guests, made only by `python -m lab up --docker-guests N` (make bench: how a run grows with guests);
+# a plain `lab up` removes them. Each binds storage of its own (storage_dir).
+EXTRA_DOCKER_GUESTS = [dict(name="lab-docker2", ip="10.213.0.12", vmid=202, hostname="media2"),
+                       dict(name="lab-docker3", ip="10.213.0.13", vmid=203, hostname="media3")]
+MAX_DOCKER_GUESTS = 1 + len(EXTRA_DOCKER_GUESTS)
+ALL_CONTAINERS = CONTAINERS + EXTRA_DOCKER_GUESTS  # what `down` and `verify-clean` look for
+
+
+def docker_guests(count: int = 1) -> list[dict]:
+    """The first count Docker guests."""
+    return [DOCKER_GUEST, *EXTRA_DOCKER_GUESTS[:count - 1]]
+
+
+def containers(docker_guest_count: int = 1) -> list[dict]:
+    """The lab's containers with this many Docker guests, in start order."""
+    return CONTAINERS + docker_guests(docker_guest_count)[1:]
+
+
+def storage_dir(name: str) -> str:
+    """The appdata and data trees a guest binds: the first Docker guest's and the NAS guest's are shared."""
+    if name in (DOCKER_GUEST["name"], NAS_GUEST["name"]):
+        return GUEST_STORAGE_DIR
+    return os.path.join(LAB_DIR, f"storage-{name}")
+
 
 def __getattr__(name):
     """LAB_IMAGES, computed on first use: {"qbittorrent": "10.213.0.1:5000/mediabox-lab/qbittorrent:<tag>",

@@ -15,7 +15,7 @@ import yaml
 
 from mediabox import homepage
 from mediabox.catalog import SERVICES, Service
-from mediabox.secrets import Secrets
+from mediabox.secrets import Secrets, key_name
 from mediabox.settings import Settings
 
 PROJECT = "mediabox"
@@ -47,12 +47,13 @@ def image(s: Settings, svc: Service) -> str:
     return f"{s.image_registry}/{svc.image}" if rest else f"{s.image_registry}/library/{svc.image}"
 
 
-def render(s: Settings, secrets: Secrets, render_gid: int | None = None) -> Project:
+def render(s: Settings, secrets: Secrets, render_gid: int | None = None, key_scope: str | None = None) -> Project:
+    """The compose project of a guest with these settings; key_scope: see mediabox.secrets.key_name."""
     enabled = s.enabled_services()
     services, env_files = {}, {}
     for svc in enabled:
         services[svc.host_name] = _service(s, svc, enabled, render_gid)
-        env = _secret_env(s, svc, secrets)
+        env = _secret_env(s, svc, secrets, key_scope)
         if env:
             path = f"{ENV_DIR}/{svc.host_name}.env"
             env_files[path] = "".join(f"{key}={_env_value(value)}\n" for key, value in env.items())
@@ -154,7 +155,7 @@ def _filler(s: Settings, svc: Service):
     return lambda text: _PLACEHOLDER.sub(one, text)
 
 
-def _secret_env(s: Settings, svc: Service, secrets: Secrets) -> dict[str, str]:
+def _secret_env(s: Settings, svc: Service, secrets: Secrets, key_scope: str | None) -> dict[str, str]:
     env = {variable: secrets[key] for variable, key in svc.secret_env.items() if key in secrets}
     if svc.name == "gluetun":
         if s.vpn_type == "wireguard":
@@ -165,8 +166,9 @@ def _secret_env(s: Settings, svc: Service, secrets: Secrets) -> dict[str, str]:
     if svc.name == "updater" and secrets.get("notify_url"):
         env["WATCHTOWER_NOTIFICATION_URL"] = secrets["notify_url"]
     if svc.name == "homepage":  # the values mediabox.homepage's widgets name
-        env.update({homepage.key_variable(other): secrets[f"{other.name}_api_key"]
-                    for other in s.enabled_services() if homepage.keyed(other) and f"{other.name}_api_key" in secrets})
+        keyed = [(homepage.key_variable(other), key_name(other.name, key_scope))
+                 for other in s.enabled_services() if homepage.keyed(other)]
+        env.update({variable: secrets[key] for variable, key in keyed if key in secrets})
         if s.enabled("qbittorrent"):
             env[homepage.PASSWORD_VARIABLE] = secrets["qbittorrent_password"]
     return env

