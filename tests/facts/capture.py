@@ -136,7 +136,8 @@ def capture_nas() -> None:
     ssh("smbpasswd -x capture >/dev/null && userdel capture", ip=nas)
 
 
-MAINTENANCE_FILES = ["/usr/local/sbin/mediabox-maintenance", "/etc/mediabox/maintenance.env", "/etc/mediabox/notify.env"]
+MAINTENANCE_FILES = ["/usr/local/sbin/mediabox-maintenance", "/etc/mediabox/maintenance.env",
+                     "/etc/mediabox/notify.env"]
 
 
 def capture_docker() -> None:

@@ -164,7 +164,8 @@ def test_with_several_docker_guests_homepage_gets_its_own_guests_app_made_keys()
     s = settings()
     secrets = Secrets(Path("/dev/null"), {**secrets_for(s)._values, "jellyfin_api_key": "first-guests",
                                           "jellyfin_api_key_media2": "second-guests"})
-    assert key_name("jellyfin", "media2") == "jellyfin_api_key_media2" and key_name("sonarr", "media2") == "sonarr_api_key"
+    assert key_name("jellyfin", "media2") == "jellyfin_api_key_media2"
+    assert key_name("sonarr", "media2") == "sonarr_api_key"
     alone = compose.render(s, secrets).env_files["env/homepage.env"]
     second = compose.render(s, secrets, key_scope="media2").env_files["env/homepage.env"]
     assert "HOMEPAGE_VAR_JELLYFIN_KEY=first-guests" in alone and "HOMEPAGE_VAR_JELLYFIN_KEY=second-guests" in second
