@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pyinfra import host, inventory
 from pyinfra.facts.server import Mounts
-from pyinfra.operations import files, server, systemd
+from pyinfra.operations import files, systemd
 
 from deploy import RunRefused, apt_proxy, pve_api
 from mediabox import lxc
@@ -67,9 +67,7 @@ def _samba(run: Run, s: Settings) -> None:
     nas_shares entry, SMB2 and up, no guest access, no printers, no NetBIOS."""
     apt_proxy(s)
     system.packages(name="Samba", names=["samba"])
-    server.group(name=f"Group {s.nas_user}", group=s.nas_user, gid=s.pgid)
-    server.user(name=f"User {s.nas_user}", user=s.nas_user, uid=s.puid, group=s.nas_user, shell="/usr/sbin/nologin",
-                home="/nonexistent", create_home=False)
+    system.account(name=f"User and group {s.nas_user}", user=s.nas_user, uid=s.puid, gid=s.pgid)
     if "/data" not in host.get_fact(Mounts):
         raise RunRefused(f"{host.name} has no /data mount, so the shares would be empty folders on its root disk. "
                          "The guests stage gives the NAS guest mp0 (the data subvolume at /data); a mount point "

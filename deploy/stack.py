@@ -31,7 +31,7 @@ def apply(run: Run, s: Settings) -> None:
         project, services = plan(run, host.name)
         docker.compose_project(name="Compose project up and healthy", path=s.stack_dir, files=project.files(),
                                services=services, timeout_s=s.stack_health_timeout_s, snapshot_for=host.name)
-        maintenance.timers({"containers": s.container_check_calendar}, f"STACK_DIR={s.stack_dir}\n",
+        maintenance.timers({"containers": s.container_check_calendar}, f"COMPOSE_PROJECT={compose.PROJECT}\n",
                            run.secrets.get("notify_url"), subject=s.stack_dir)
 
 

@@ -218,3 +218,30 @@ class UnitStates(FactBase[dict]):
             unit, enabled, active = (line.strip().split("|") + ["", ""])[:3]
             found[unit] = {"enabled": enabled == "enabled", "active": active == "active"}
         return found
+
+
+class Account(FactBase[dict]):
+    """
+    Returns a user's group (of the same name) and passwd entry, in one command: None for what is missing.
+
+    .. code:: python
+
+        {"gid": 1000, "user": {"uid": 1000, "gid": 1000, "home": "/nonexistent", "shell": "/usr/sbin/nologin"}}
+    """
+
+    @override
+    def command(self, user: str) -> StringCommand:
+        return StringCommand("echo group:$(getent group", QuoteString(user), "| cut -d: -f3); getent passwd",
+                             QuoteString(user), "; true")
+
+    @override
+    def process(self, output) -> dict:
+        found: dict = {"gid": None, "user": None}
+        for line in output:
+            if line.startswith("group:"):
+                gid = line.removeprefix("group:").strip()
+                found["gid"] = int(gid) if gid.isdigit() else None
+            elif line.count(":") == 6:
+                _, _, uid, gid, _, home, shell = line.strip().split(":")
+                found["user"] = {"uid": int(uid), "gid": int(gid), "home": home, "shell": shell}
+        return found

@@ -15,7 +15,7 @@ from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.server import Sysctl
 from pyinfra.operations import apt, files, server, systemd
 
-from facts.system import FileStates, MaintenanceCheck, SmartSupport, UnitStates
+from facts.system import Account, FileStates, MaintenanceCheck, SmartSupport, UnitStates
 from mediabox import plan
 from mediabox.apps import preparing
 
@@ -197,3 +197,45 @@ def units_on(units: list[str]):
         return
     plan.note(f"enable and start {', '.join(todo)}")
     yield StringCommand("systemctl enable --now " + " ".join(shlex.quote(u) for u in todo))
+
+
+@operation()
+def account(user: str, uid: int, gid: int, shell: str = "/usr/sbin/nologin", home: str = "/nonexistent"):
+    """
+    Ensure a system user with its own group of the same name, with these ids, shell and home (never created),
+    read in one command (pyinfra's server.user lists every user of the host first).
+
+    + user: the user and group name
+    + uid, gid: their ids (files written as this user belong to the same ids as the apps' files)
+    + shell, home: its login shell and home folder
+
+    **Example:**
+
+    .. code:: python
+
+        system.account(user="media", uid=1000, gid=1000)
+    """
+    if not re.fullmatch(r"[a-z_][a-z0-9_-]{0,31}", user) or not shell.startswith("/") or not home.startswith("/"):
+        raise OperationValueError(f"account needs a user name and absolute shell and home, got {user!r}, {shell!r}, "
+                                  f"{home!r}")
+    found = host.get_fact(Account, user=user)
+    name = shlex.quote(user)
+    if found["gid"] is None:
+        plan.note(f"group {user} ({gid}): create")
+        yield f"groupadd -g {int(gid)} {name}"
+    elif found["gid"] != gid:
+        plan.note(f"group {user}: gid {found['gid']} -> {gid}")
+        yield f"groupmod -g {int(gid)} {name}"
+    wanted = {"uid": uid, "gid": gid, "home": home, "shell": shell}
+    current = found["user"]
+    if current is None:
+        plan.note(f"user {user} ({uid}): create")
+        yield f"useradd -u {int(uid)} -g {name} -d {shlex.quote(home)} -M -s {shlex.quote(shell)} {name}"
+    elif current != wanted:
+        flags = {"uid": f"-u {int(uid)}", "gid": f"-g {name}", "home": f"-d {shlex.quote(home)}",
+                 "shell": f"-s {shlex.quote(shell)}"}
+        differ = [key for key in wanted if current[key] != wanted[key]]
+        plan.note(f"user {user}: " + ", ".join(f"{key}: {current[key]} -> {wanted[key]}" for key in differ))
+        yield f"usermod {' '.join(flags[key] for key in differ)} {name}"
+    elif found["gid"] == gid:
+        host.noop(f"user and group {user} ({uid}:{gid})")

@@ -69,12 +69,14 @@ diskcheck)
     echo "$POOL_MOUNT: ${used}% used, no device errors"
     ;;
 containers)
-    cd "$STACK_DIR"
-    # running and healthy, or running with no health check, or still starting after a restart
-    bad=$(docker compose ps -a --format '{{.Service}} {{.State}} {{.Health}}' \
-        | awk '$2 != "running" || $3 == "unhealthy" { print $1 " " $2 ($3 ? " " $3 : "") }')
+    # The project's containers by their compose labels (docker ps: compose itself would parse the project first).
+    # Running and healthy, or running with no health check, or still starting after a restart.
+    list=$(docker ps -a --filter "label=com.docker.compose.project=$COMPOSE_PROJECT" \
+        --format '{{.Label "com.docker.compose.service"}} {{.State}} {{.Status}}')
+    bad=$(echo "$list" | awk 'NF && ($2 != "running" || /\(unhealthy\)/) {
+        print $1 " " $2 (/\(unhealthy\)/ ? " unhealthy" : "") }')
     [ -z "$bad" ] || { echo "not healthy: $(echo "$bad" | paste -sd ',' | sed 's/,/, /g')" >&2; exit 1; }
-    echo "$(docker compose ps -q | wc -l) containers running, none unhealthy"
+    echo "$(echo "$list" | awk '$2 == "running"' | wc -l) containers running, none unhealthy"
     ;;
 notify)
     message="mediabox on $(hostname): ${2:-a maintenance job} failed or warned"

@@ -20,6 +20,7 @@ from facts.docker import ComposePluginVersion, ComposeState, RuntimeVersions
 from facts.proxmox import TemplateGroupId
 from facts.samba import SambaPasswordFingerprint
 from facts.system import (
+    Account,
     FileStates,
     FstabEntries,
     GroupId,
@@ -133,6 +134,8 @@ def capture_nas() -> None:
         f"printf '{CAPTURE_PASSWORD}\\n{CAPTURE_PASSWORD}\\n' | smbpasswd -s -a capture >/dev/null", ip=nas)
     capture(SambaPasswordFingerprint, "user_with_password", ip=nas, user="capture")
     capture(SambaPasswordFingerprint, "no_such_user", ip=nas, user="nosuchuser")
+    capture(Account, "user_and_group", ip=nas, user="media")
+    capture(Account, "missing", ip=nas, user="nosuchuser")
     ssh("smbpasswd -x capture >/dev/null && userdel capture", ip=nas)
 
 
