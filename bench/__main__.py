@@ -49,7 +49,7 @@ class NotMeasured(Exception):
 
 
 def pyinfra(*args: str, data: dict | None = None) -> dict:
-    """One counted pyinfra run against the lab: its seconds, its Results row, and what it asked."""
+    """One counted pyinfra run against the lab: its seconds, its output, and what it asked."""
     with tempfile.NamedTemporaryFile(suffix=".json") as counts:
         argv = [sys.executable, "-m", "bench.counted", "-y", "inventory/lab.py", *args]
         for key, value in (data or {}).items():
@@ -62,14 +62,20 @@ def pyinfra(*args: str, data: dict | None = None) -> dict:
             output = (done.stdout + done.stderr)[-3000:]
             raise NotMeasured(f"`{' '.join(argv[2:])}` failed ({done.returncode}):\n{output}")
         asked = json.loads(Path(counts.name).read_text() or "{}")
-    total = next((line.split()[2:6] for line in done.stdout.splitlines() if line.strip().startswith("Grand total")),
-                 ["0", "-", "-", "0"])
-    changed = 0 if total[1] == "-" else int(total[1])
-    return {"seconds": seconds, "changed_operations": changed, "asked": asked}
+    return {"seconds": seconds, "output": done.stdout + done.stderr, "asked": asked}
+
+
+def changed_operations(output: str) -> int:
+    """The Success column of a deploy's Results table (pyinfra prints it on stderr): operations that ran commands."""
+    total = next((line.split()[2:6] for line in output.splitlines() if line.strip().startswith("Grand total")), None)
+    if total is None:
+        raise NotMeasured(f"a deploy printed no Results table:\n{output[-3000:]}")
+    return 0 if total[1] == "-" else int(total[1])
 
 
 def deploy(data: dict | None = None) -> dict:
-    return pyinfra("deploy.py", data=data)
+    done = pyinfra("deploy.py", data=data)
+    return {**done, "changed_operations": changed_operations(done["output"])}
 
 
 def kind(call: str) -> str:

@@ -1,7 +1,9 @@
 """The benchmark's bookkeeping (bench/__main__.py), without the lab: which HTTP calls count as writes, and a table
 that says what was not measured and which goals were met."""
 
-from bench.__main__ import kind, table
+import pytest
+
+from bench.__main__ import NotMeasured, changed_operations, kind, table
 
 
 def test_only_calls_that_change_state_are_writes():
@@ -24,3 +26,12 @@ def test_the_table_marks_goals_and_says_what_was_not_measured():
     assert "| ratio | 9.9 (missed) | <= 3 |" in text and "| noop_writes | 0 (met) | == 0 |" in text
     assert "| hosts3_ratio | not measured: one guest | <= 1.3 |" in text
     assert text.endswith("Measured 2026-12-04 on a machine.\n")
+
+
+def test_changed_operations_are_read_from_the_results_table_or_not_measured():
+    table_text = ("--> Results:\n    Operation   Hosts   Success   Error   No Change\n"
+                  "    Grand total                      87      4         -       83\n")
+    assert changed_operations(table_text) == 4
+    assert changed_operations(table_text.replace(" 4 ", " - ")) == 0
+    with pytest.raises(NotMeasured):
+        changed_operations("--> Disconnecting from hosts...\n")
