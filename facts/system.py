@@ -177,10 +177,7 @@ class FileStates(FactBase[dict]):
             "for f in", *(QuoteString(path) for path in paths), '; do [ -f "$f" ] && '
             """echo "$(stat -c '%a %U:%G' "$f") $(sha256sum "$f")"; done; true""")
 
-    @staticmethod
-    @override
-    def default() -> dict:
-        return {}
+    default = dict
 
     @override
     def process(self, output) -> dict:
@@ -206,10 +203,7 @@ class UnitStates(FactBase[dict]):
             "for u in", *(QuoteString(unit) for unit in units),
             '; do echo "$u|$(systemctl is-enabled "$u" 2>/dev/null)|$(systemctl is-active "$u" 2>/dev/null)"; done')
 
-    @staticmethod
-    @override
-    def default() -> dict:
-        return {}
+    default = dict
 
     @override
     def process(self, output) -> dict:
