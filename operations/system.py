@@ -152,13 +152,17 @@ def files_present(files: dict[str, list[str]], absent: list[str] | None = None):
     if any(not re.fullmatch(r"[0-7]{3,4}", mode) for _, mode in files.values()):
         raise OperationValueError(f"files_present needs octal modes, got {[m for _, m in files.values()]!r}")
     found = host.get_fact(FileStates, paths=paths)
+    digest = {path: hashlib.sha256(text.encode()).hexdigest() for path, (text, _) in files.items()}
+    to_write = [path for path in files if found.get(path, {}).get("sha256") != digest[path]]
+    folders = dict.fromkeys(posixpath.dirname(path) for path in to_write)
+    if folders:
+        yield StringCommand("install -d -m 755 " + " ".join(shlex.quote(folder) for folder in folders))
     todo = []
     for path, (text, mode) in files.items():
         current = found.get(path)
-        if current is None or current["sha256"] != hashlib.sha256(text.encode()).hexdigest():
+        if path in to_write:
             todo.append(path)
             plan.note(f"{path}: {'write' if current else 'create'}")
-            yield StringCommand(f"install -d -m 755 {shlex.quote(posixpath.dirname(path))}")
             yield FileUploadCommand(StringIO(text), path, remote_temp_filename=host.get_temp_filename(path))
         elif (current["mode"], current["owner"]) == (mode.lstrip("0") or "0", "root:root"):
             continue
