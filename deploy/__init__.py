@@ -8,18 +8,18 @@ operation is queued, so a bad setting never changes a host.
 from __future__ import annotations
 
 from importlib import import_module
-from io import StringIO
 
 # Aliased: importing the stage module deploy.host rebinds the name `host` in this package.
 from pyinfra import host as current_host
 from pyinfra.api.exceptions import PyinfraError
-from pyinfra.context import ctx_inventory
-from pyinfra.operations import files
+from pyinfra.context import ctx_inventory, ctx_state
 
 from mediabox import pve
+from mediabox.callstack import known_deploy_file
 from mediabox.connection import no_delay
 from mediabox.run import Run, validate
 from mediabox.settings import STAGES, Settings, SettingsError
+from operations import system
 
 
 class RunRefused(PyinfraError):
@@ -44,6 +44,7 @@ def run_stages() -> None:
     run = validated_run()
     settings = run.settings[current_host.name]
     no_delay(current_host)
+    known_deploy_file(ctx_state.get().current_deploy_filename)
     # pyinfra names an operation by the line numbers of its call stack alone: host.loop adds the stage's index,
     # so that operations on the same line of two stage modules stay apart.
     for stage in current_host.loop(STAGES):
@@ -56,6 +57,7 @@ def run_restore() -> None:
     run = validated_run()
     settings = run.settings[current_host.name]
     no_delay(current_host)
+    known_deploy_file(ctx_state.get().current_deploy_filename)
     if settings.restore_service is None:
         raise RunRefused("\nrestore.py needs the service to restore: add `--data restore_service=<service>` (or "
                          "`all`), and `--data restore_snapshot=<name>` for another snapshot than the latest. "
@@ -75,7 +77,6 @@ def apt_proxy(settings: Settings) -> None:
     """apt on this host goes through settings.apt_proxy when there is one."""
     path = "/etc/apt/apt.conf.d/00mediabox-proxy"
     if settings.apt_proxy:
-        files.put(name="apt proxy", src=StringIO(f'Acquire::http::Proxy "{settings.apt_proxy}";\n'), dest=path,
-                  mode="644")
+        system.files_present(name="apt proxy", files={path: [f'Acquire::http::Proxy "{settings.apt_proxy}";\n', "644"]})
     else:
-        files.file(name="No apt proxy", path=path, present=False)
+        system.files_present(name="No apt proxy", files={}, absent=[path])

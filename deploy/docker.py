@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from importlib.metadata import version
-from io import StringIO
 from pathlib import Path
 
 from pyinfra import host, inventory
@@ -27,13 +26,12 @@ def apply(run: Run, s: Settings) -> None:
     if "docker_guests" not in run.roles[host.name]:
         return
     apt_proxy(s)
-    daemon = files.put(name="Docker daemon.json", src=StringIO(daemon_json(s)), dest="/etc/docker/daemon.json",
-                       mode="644", create_remote_dir=True)
+    daemon = system.files_present(name="Docker daemon.json", files={"/etc/docker/daemon.json": [daemon_json(s), "644"]})
     if s.docker_source == "docker":
         _from_docker_repository()
     else:
         _from_debian()
-    systemd.service(name="Docker running", service="docker", running=True, enabled=True)
+    system.units_on(name="Docker running", units=["docker.service"])
     systemd.service(name="Docker takes its new daemon.json", service="docker", restarted=True,
                     _if=daemon.did_change)
     docker.runtime_supported(name="runc works in this guest", lxc_pve=_host_lxc_pve(run))
@@ -75,7 +73,12 @@ def _from_debian() -> None:
 
 
 def _host_lxc_pve(run: Run) -> str | None:
-    """The Proxmox host's lxc-pve version (read there; None when it is not a Proxmox host)."""
+    """The Proxmox host's lxc-pve version (read there once per run for all guests; None when it is not a Proxmox
+    host)."""
+    return run.once("host lxc-pve", lambda: _read_host_lxc_pve(run))
+
+
+def _read_host_lxc_pve(run: Run) -> str | None:
     for name in run.hosts_in("proxmox"):
         versions = inventory.get_host(name).get_fact(DebPackages).get("lxc-pve")
         if versions:

@@ -11,8 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from pyinfra import host, inventory
+from pyinfra.api.util import get_template
 from pyinfra.facts.server import Mounts
-from pyinfra.operations import files, systemd
+from pyinfra.operations import systemd
 
 from deploy import RunRefused, apt_proxy, pve_api
 from mediabox import lxc
@@ -72,9 +73,10 @@ def _samba(run: Run, s: Settings) -> None:
         raise RunRefused(f"{host.name} has no /data mount, so the shares would be empty folders on its root disk. "
                          "The guests stage gives the NAS guest mp0 (the data subvolume at /data); a mount point "
                          "added to a running guest waits for its restart: `pct reboot <vmid>` on the host.")
-    config = files.template(name="Samba configuration", src=str(TEMPLATES / "smb.conf.j2"), dest="/etc/samba/smb.conf",
-                            mode="644", shares=s.nas_shares, samba_user=s.nas_user, hostname=s.guest_hostname)
+    smb_conf = get_template(str(TEMPLATES / "smb.conf.j2")).render(shares=s.nas_shares, samba_user=s.nas_user,
+                                                                  hostname=s.guest_hostname)
+    config = system.files_present(name="Samba configuration", files={"/etc/samba/smb.conf": [smb_conf, "644"]})
     samba.user(name=f"Samba user {s.nas_user}", user=s.nas_user, password=run.secrets["nas_password"])
-    systemd.service(name="smbd running", service="smbd", running=True, enabled=True, restarted=False)
+    system.units_on(name="smbd running", units=["smbd.service"])
     systemd.service(name="smbd reloads its configuration", service="smbd", reloaded=True, _if=config.did_change)
-    systemd.service(name="nmbd off (no NetBIOS)", service="nmbd", running=False, enabled=False)
+    system.units_off(name="nmbd off (no NetBIOS)", units=["nmbd.service"])

@@ -38,4 +38,4 @@ def timers(jobs: dict[str, str], settings_env: str, notify_url: str | None, subj
 
 def timer_off(job: str) -> None:
     """An optional job turned off: its timer stopped and disabled (its units stay, unused)."""
-    systemd.service(name=f"mediabox-{job}.timer off", service=f"mediabox-{job}.timer", running=False, enabled=False)
+    system.units_off(name=f"mediabox-{job}.timer off", units=[f"mediabox-{job}.timer"])

@@ -22,8 +22,11 @@ def apply(run: Run, s: Settings) -> None:
     if not roles & {"proxmox", "docker_guests"}:
         return
     # pyinfra orders operations per host; one snapshot operation on the host and on its guests alike (a
-    # no-op there) makes every guest's compose step wait for the host's snapshot.
-    changes = {name: _changes(run, name) for name in run.hosts_in("docker_guests")} if "proxmox" in roles else {}
+    # no-op there) makes every guest's compose step wait for the host's snapshot. Only the guests this run deploys
+    # count (not those left out with --limit or unreachable).
+    deployed = {h.name for h in inventory.get_active_hosts()}
+    changes = {name: _changes(run, name) for name in run.hosts_in("docker_guests")
+               if name in deployed} if "proxmox" in roles else {}
     storage.appdata_snapshot(name="Snapshot of appdata before the stack changes", mount=s.storage_mount,
                              changes=changes)
     if "docker_guests" in roles:
@@ -43,7 +46,7 @@ def _seed_configs(run: Run, s: Settings) -> None:
         qbittorrent.seed_config(name="qBittorrent.conf seeded before its first start",
                                 path=f"{compose.APPDATA}/qbittorrent/qBittorrent/qBittorrent.conf",
                                 username=s.apps_admin_user,
-                                password_pbkdf2=qbt.password_hash(run.secrets["qbittorrent_password"]),
+                                password_pbkdf2=lambda: qbt.password_hash(run.secrets["qbittorrent_password"]),
                                 webui_port=SERVICES["qbittorrent"].inner_port,
                                 listen_port=s.qbittorrent_listen_port, owner=owner)
     for name, wiring in arr.WIRED.items():
@@ -60,8 +63,10 @@ def _seed_configs(run: Run, s: Settings) -> None:
 def plan(run: Run, guest_name: str) -> tuple[compose.Project, list[str]]:
     """A guest's rendered project and the compose services that must run in it."""
     s = run.settings[guest_name]
-    render_gid = inventory.get_host(guest_name).get_fact(GroupId, group="render")
-    project = compose.render(s, run.secrets, render_gid, run.key_scope(guest_name))
+    render_gid = run.once(("render gid", guest_name),
+                          lambda: inventory.get_host(guest_name).get_fact(GroupId, group="render"))
+    project = run.once(("project", guest_name, run.secrets.version),
+                       lambda: compose.render(s, run.secrets, render_gid, run.key_scope(guest_name)))
     return project, [svc.host_name for svc in s.enabled_services()]
 
 

@@ -11,10 +11,7 @@ set up by its config.ini, seeded in the stack stage."""
 
 from __future__ import annotations
 
-from io import StringIO
-
 from pyinfra import host
-from pyinfra.operations import files
 
 from deploy import stack
 from mediabox import arr, audiobookshelf, autobrr, compose, homepage, jellyfin, layout, qbt, seerr, tubearchivist
@@ -26,7 +23,7 @@ from operations import apps as app_ops
 from operations import arr as servarr
 from operations import audiobookshelf as audiobookshelf_ops
 from operations import autobrr as autobrr_ops
-from operations import docker, qbittorrent
+from operations import docker, qbittorrent, system
 from operations import jellyfin as jellyfin_ops
 from operations import seerr as seerr_ops
 
@@ -196,10 +193,9 @@ def _audiobookshelf(run: Run, s: Settings) -> None:
 
 
 def _homepage(run: Run, s: Settings) -> None:
-    files.put(name="Homepage services and widgets", src=StringIO(homepage.services_yaml(s)),
-              dest=f"{compose.APPDATA}/homepage/services.yaml", mode="644")  # Homepage only reads it
-    files.put(name="Homepage resources bar", src=StringIO(homepage.widgets_yaml()),
-              dest=f"{compose.APPDATA}/homepage/widgets.yaml", mode="644")
+    system.files_present(name="Homepage services and widgets", files={  # Homepage only reads them
+        f"{compose.APPDATA}/homepage/services.yaml": [homepage.services_yaml(s), "644"],
+        f"{compose.APPDATA}/homepage/widgets.yaml": [homepage.widgets_yaml(), "644"]})
     # Rendered again when this operation runs, after the keys above were kept: on a run that made one, Homepage's
     # env file differs and Homepage alone is recreated (it keeps no data: no snapshot of appdata is needed).
     homepage_svc = SERVICES["homepage"]

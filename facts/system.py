@@ -190,7 +190,8 @@ class FileStates(FactBase[dict]):
 
 class UnitStates(FactBase[dict]):
     """
-    Returns whether each of these systemd units is enabled and active, in one command.
+    Returns whether each of these systemd units is enabled and active, in one ``systemctl show`` (a unit
+    systemd does not know is neither).
 
     .. code:: python
 
@@ -199,18 +200,23 @@ class UnitStates(FactBase[dict]):
 
     @override
     def command(self, units: list[str]) -> StringCommand:
-        return StringCommand(
-            "for u in", *(QuoteString(unit) for unit in units),
-            '; do echo "$u|$(systemctl is-enabled "$u" 2>/dev/null)|$(systemctl is-active "$u" 2>/dev/null)"; done')
+        return StringCommand("systemctl show --property=Id,UnitFileState,ActiveState --",
+                             *(QuoteString(unit) for unit in units))
 
     default = dict
 
     @override
     def process(self, output) -> dict:
-        found = {}
+        found: dict[str, dict] = {}
+        unit = None
         for line in output:
-            unit, enabled, active = (line.strip().split("|") + ["", ""])[:3]
-            found[unit] = {"enabled": enabled == "enabled", "active": active == "active"}
+            key, _, value = line.strip().partition("=")
+            if key == "Id":
+                unit = found.setdefault(value, {"enabled": False, "active": False})
+            elif unit is not None and key == "UnitFileState":
+                unit["enabled"] = value == "enabled"
+            elif unit is not None and key == "ActiveState":
+                unit["active"] = value == "active"
         return found
 
 

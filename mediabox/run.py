@@ -6,9 +6,11 @@ inventory pyinfra's CLI would (group_data merged, `--data` overrides on top) for
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from mediabox import secrets as secrets_file
 from mediabox.checks import check_host, check_inventory, merge
@@ -16,6 +18,7 @@ from mediabox.secrets import Secrets
 from mediabox.settings import ROLES, Problem, Settings, SettingsError, parse
 
 REPO = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,18 @@ class Run:
     settings: dict[str, Settings]
     roles: dict[str, frozenset[str]]
     secrets: Secrets
+    _made: dict = field(default_factory=dict, compare=False, repr=False)
+    _making: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def once(self, key: Hashable, make: Callable[[], T]) -> T:
+        """make() the first time this run asks for key, then the same value: for what several hosts' stages read or
+        compute alike and no stage changes (a guest's render group, its project rendered from the same secrets).
+        Hosts that ask while another makes it wait for that one (pyinfra's hosts are gevent greenlets, and its
+        patched threading locks make them yield)."""
+        with self._making.setdefault(key, threading.RLock()):
+            if key not in self._made:
+                self._made[key] = make()
+        return self._made[key]
 
     def hosts_in(self, role: str) -> list[str]:
         return [name for name, roles in self.roles.items() if role in roles]

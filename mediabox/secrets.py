@@ -42,6 +42,7 @@ class Secrets:
     def __init__(self, path: Path, values: dict[str, str]):
         self.path = path
         self._values = dict(values)
+        self.version = 0  # counts the values kept: what was made from the secrets is stale when it moves
 
     def __getitem__(self, name: str) -> str:
         return self._values[name]
@@ -59,6 +60,7 @@ class Secrets:
         if problems:
             raise OSError(f"cannot store {name} in {self.path}: {problems[0].message}; {problems[0].fix}")
         self._values[name] = value
+        self.version += 1
         write(self.path, {**stored, name: value})
 
     def __repr__(self) -> str:

@@ -22,7 +22,7 @@ from pyinfra.api import (
 )
 from pyinfra.facts.files import FileContents
 
-from facts.docker import ComposePluginVersion, ComposeState, RuntimeVersions
+from facts.docker import ComposePluginVersion, ComposeState, RuncVersion
 from mediabox import compose, plan, rollback
 from mediabox.apps import AppCommand, AppError
 from operations.storage import SNAPSHOTS_TAKEN, restore_command
@@ -60,7 +60,7 @@ def runtime_supported(lxc_pve: str | None):
     """
     if lxc_pve is not None and not re.match(r"^\d+(\.\d+)*(-\S+)?$", lxc_pve):
         raise OperationValueError(f"not a package version: {lxc_pve!r}")
-    runc = host.get_fact(RuntimeVersions).get("runc")
+    runc = host.get_fact(RuncVersion)
     if runc and lxc_pve and runc_has_the_reopen_fix(runc) and _numbers(lxc_pve) < _numbers(FIXED_LXC_PVE):
         raise OperationError(
             f"runc {runc} in this guest cannot start containers under the host's lxc-pve {lxc_pve} (permission "

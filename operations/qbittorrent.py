@@ -3,6 +3,8 @@ categories over its WebUI API (reads in the operation body, writes in a Function
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pyinfra import host
 from pyinfra.api import OperationValueError, operation
 
@@ -13,7 +15,8 @@ from operations.storage import seed_file
 
 
 @operation()
-def seed_config(path: str, username: str, password_pbkdf2: str, webui_port: int, listen_port: int, owner: str):
+def seed_config(path: str, username: str, password_pbkdf2: str | Callable[[], str], webui_port: int, listen_port: int,
+                owner: str):
     """
     Write qBittorrent.conf before qBittorrent first starts, so it never runs with a default or temporary
     password: the WebUI user and password hash, the legal notice accepted, the ports, UPnP off and the
@@ -21,7 +24,8 @@ def seed_config(path: str, username: str, password_pbkdf2: str, webui_port: int,
 
     + path: the file as the guest sees it, e.g. ``/appdata/qbittorrent/qBittorrent/qBittorrent.conf``
     + username: the WebUI user
-    + password_pbkdf2: mediabox.qbt.password_hash(password)
+    + password_pbkdf2: mediabox.qbt.password_hash(password), or a function that returns it, called only when the
+      file is written (PBKDF2 costs ~0.1 s of CPU, which every run would otherwise spend)
     + webui_port: the WebUI port inside the container
     + listen_port: the BitTorrent port
     + owner: ``uid:gid`` the app runs as
@@ -31,19 +35,28 @@ def seed_config(path: str, username: str, password_pbkdf2: str, webui_port: int,
     .. code:: python
 
         qbittorrent.seed_config(path="/appdata/qbittorrent/qBittorrent/qBittorrent.conf", username="admin",
-                                password_pbkdf2=qbt.password_hash(secret), webui_port=8080, listen_port=6881,
-                                owner="1000:1000")
+                                password_pbkdf2=lambda: qbt.password_hash(secret), webui_port=8080,
+                                listen_port=6881, owner="1000:1000")
     """
-    if not path.startswith("/") or not password_pbkdf2.startswith("@ByteArray("):
+    if not path.startswith("/") or not (callable(password_pbkdf2) or _is_hash(password_pbkdf2)):
         raise OperationValueError("seed_config needs an absolute path and a hash from mediabox.qbt.password_hash")
-    text = "\n".join([
+    yield from seed_file._inner(path=path, text=lambda: _config_text(username, password_pbkdf2, webui_port,
+                                                                     listen_port), owner=owner, kept_by="qBittorrent")
+
+
+def _is_hash(value: object) -> bool:
+    return isinstance(value, str) and value.startswith("@ByteArray(")
+
+
+def _config_text(username: str, password_pbkdf2: str | Callable[[], str], webui_port: int, listen_port: int) -> str:
+    password_pbkdf2 = password_pbkdf2() if callable(password_pbkdf2) else password_pbkdf2
+    return "\n".join([
         "[LegalNotice]", "Accepted=true", "",
         "[BitTorrent]", "Session\\DefaultSavePath=/data/downloads/complete", f"Session\\Port={listen_port}",
         "Session\\TempPath=/data/downloads/incomplete", "Session\\TempPathEnabled=true", "",
         "[Preferences]", "Connection\\UPnP=false", "WebUI\\Address=*", f"WebUI\\Port={webui_port}",
         f"WebUI\\Username={username}", f'WebUI\\Password_PBKDF2="{password_pbkdf2}"', "",
     ])
-    yield from seed_file._inner(path=path, text=text, owner=owner, kept_by="qBittorrent")
 
 
 @operation()

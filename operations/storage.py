@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import posixpath
 import shlex
+from collections.abc import Callable
 from io import StringIO
 
 from pyinfra import host, logger
@@ -275,14 +276,14 @@ def restore_command(mount: str, snapshot: str, services: list[str]) -> str:
 
 
 @operation()
-def seed_file(path: str, text: str, owner: str, kept_by: str):
+def seed_file(path: str, text: str | Callable[[], str], owner: str, kept_by: str):
     """
     Write an app's config file before the app first starts (its password hash, its API key): the folder is
     made 0750 and the file 0600, both owned by the app's user. An existing file is the app's own and is never
     touched; the wiring checks what the app kept.
 
     + path: the file as the guest sees it, e.g. ``/appdata/mylar3/mylar/config.ini``
-    + text: the file's content
+    + text: the file's content, or a function that makes it (called only when the file is written)
     + owner: ``uid:gid`` the app runs as
     + kept_by: the app, for the no-change message, e.g. ``Mylar3``
 
@@ -299,6 +300,7 @@ def seed_file(path: str, text: str, owner: str, kept_by: str):
         host.noop(f"{path} exists ({kept_by} keeps it)")
         return
     uid, gid = owner.split(":")
+    text = text() if callable(text) else text
     plan.note(f"{path}: seed it before {kept_by}'s first start")
     yield StringCommand(f"install -d -o {uid} -g {gid} -m 750 {shlex.quote(posixpath.dirname(path))}")
     yield FileUploadCommand(StringIO(text), path, remote_temp_filename=host.get_temp_filename(path))

@@ -192,8 +192,7 @@ def units_on(units: list[str]):
 
         system.units_on(units=["mediabox-scrub.timer", "mediabox-snapshot.timer"])
     """
-    if not units or any(not re.fullmatch(r"[A-Za-z0-9@._-]+\.(service|timer|socket|mount)", u) for u in units):
-        raise OperationValueError(f"units_on needs systemd unit names, got {units!r}")
+    _check_unit_names("units_on", units)
     found = host.get_fact(UnitStates, units=units)
     todo = [u for u in units if not (found.get(u, {}).get("enabled") and found.get(u, {}).get("active"))]
     if not todo:
@@ -201,6 +200,34 @@ def units_on(units: list[str]):
         return
     plan.note(f"enable and start {', '.join(todo)}")
     yield StringCommand("systemctl enable --now " + " ".join(shlex.quote(u) for u in todo))
+
+
+@operation()
+def units_off(units: list[str]):
+    """
+    Ensure systemd units are stopped and disabled, all read in one command.
+
+    + units: unit names, e.g. ``nmbd.service``
+
+    **Example:**
+
+    .. code:: python
+
+        system.units_off(units=["nmbd.service"])
+    """
+    _check_unit_names("units_off", units)
+    found = host.get_fact(UnitStates, units=units)
+    todo = [u for u in units if found.get(u, {}).get("enabled") or found.get(u, {}).get("active")]
+    if not todo:
+        host.noop(f"{', '.join(units)} off")
+        return
+    plan.note(f"stop and disable {', '.join(todo)}")
+    yield StringCommand("systemctl disable --now " + " ".join(shlex.quote(u) for u in todo))
+
+
+def _check_unit_names(operation_name: str, units: list[str]) -> None:
+    if not units or any(not re.fullmatch(r"[A-Za-z0-9@._-]+\.(service|timer|socket|mount)", u) for u in units):
+        raise OperationValueError(f"{operation_name} needs systemd unit names, got {units!r}")
 
 
 @operation()

@@ -16,7 +16,7 @@ from pathlib import Path
 import lab.topology as topology
 from facts.btrfs import BtrfsDeviceStats, BtrfsFilesystems, BtrfsProfiles, BtrfsScrubStatus, BtrfsSubvolumes
 from facts.disks import BlockDevice, DisksById
-from facts.docker import ComposePluginVersion, ComposeState, RuntimeVersions
+from facts.docker import ComposePluginVersion, ComposeState, RuncVersion
 from facts.proxmox import TemplateGroupId
 from facts.samba import SambaPasswordFingerprint
 from facts.system import (
@@ -148,7 +148,7 @@ def capture_docker() -> None:
     maintenance check there, and where the script is not installed (lab-nas). (system.MaintenanceCheck/pool_fine
     comes from the converged lab's Proxmox host: this capture leaves its disks blank.)"""
     guest = topology.DOCKER_GUEST["ip"]
-    capture(RuntimeVersions, "debian_docker_io", ip=guest)
+    capture(RuncVersion, "debian_docker_io", ip=guest)
     capture(ComposePluginVersion, "installed", ip=guest, path="/usr/local/lib/docker/cli-plugins/docker-compose")
     capture(ComposePluginVersion, "missing", ip=guest, path="/usr/local/lib/docker/cli-plugins/none")
     capture(ComposeState, "lab_8gb_up", ip=guest, path="/opt/mediabox", project="mediabox")

@@ -1,0 +1,74 @@
+"""What keeps a run's CPU per host small: values several hosts' stages share are made once per run, the
+qBittorrent hash only when its file is written, and pyinfra's naming of operations does not scan every module."""
+
+from __future__ import annotations
+
+import inspect
+import os
+
+import gevent
+from pyinfra.context import ctx_host, ctx_state
+
+from mediabox.callstack import known_deploy_file
+from mediabox.run import Run
+from mediabox.secrets import Secrets
+from operations import qbittorrent
+from tests.test_operations import FakeHost, empty_state
+
+CONF = "/appdata/qbittorrent/qBittorrent/qBittorrent.conf"
+
+
+def a_run(tmp_path) -> Run:
+    return Run(settings={}, roles={}, secrets=Secrets(tmp_path / "secrets.yml", {}))
+
+
+def test_once_makes_a_value_once_per_key_even_for_hosts_asking_at_the_same_time(tmp_path):
+    run, made = a_run(tmp_path), []
+
+    def make(value):
+        made.append(value)
+        gevent.sleep(0.01)  # a remote read: the other hosts' greenlets run meanwhile
+        return value
+
+    asks = [gevent.spawn(run.once, ("gid", "lab-docker"), lambda: make(104)) for _ in range(3)]
+    gevent.joinall(asks, raise_error=True)
+    assert [ask.value for ask in asks] == [104, 104, 104] and made == [104]
+    assert run.once(("gid", "lab-docker2"), lambda: make(105)) == 105 and made == [104, 105]
+
+
+def test_the_password_hash_is_made_only_when_qbittorrent_conf_is_written():
+    hashed = []
+
+    def password_hash():
+        hashed.append(1)
+        return "@ByteArray(c2FsdA==:a2V5)"
+
+    def commands(conf_exists: bool) -> list:
+        fake = FakeHost({"files.File": {f"path={CONF}": {"mode": 600} if conf_exists else None}})
+        with ctx_state.use(empty_state()), ctx_host.use(fake):
+            return list(qbittorrent.seed_config._inner(path=CONF, username="admin", password_pbkdf2=password_hash,
+                                                       webui_port=8080, listen_port=6881, owner="1000:1000"))
+
+    assert commands(conf_exists=True) == [] and hashed == []
+    written = commands(conf_exists=False)
+    assert hashed == [1]
+    assert 'WebUI\\Password_PBKDF2="@ByteArray(c2FsdA==:a2V5)"' in written[1].src.getvalue()
+
+
+def test_a_known_deploy_file_keeps_its_frames_and_ends_the_module_scan(tmp_path, monkeypatch):
+    deploy_file = tmp_path / "deploy.py"
+    deploy_file.write_text("import inspect\nframe = inspect.currentframe()\n")
+    monkeypatch.chdir(tmp_path)
+    scope: dict = {}
+    exec(compile(deploy_file.read_text(), "deploy.py", "exec"), scope)  # as pyinfra's exec_file runs it
+    scans = []
+    real_ismodule = inspect.ismodule
+    monkeypatch.setattr(inspect, "ismodule", lambda obj: scans.append(obj) or real_ismodule(obj))
+
+    before = inspect.getframeinfo(scope["frame"])
+    scanned, scans[:] = len(scans), []
+    known_deploy_file("deploy.py")
+    after = inspect.getframeinfo(scope["frame"])
+    assert scanned > 100 and len(scans) < 5, "getmodule walks sys.modules for an exec'd file until it is known"
+    assert (after.filename, after.lineno, after.code_context) == (before.filename, before.lineno, before.code_context)
+    inspect.modulesbyfile.pop(os.path.abspath("deploy.py"))
