@@ -11,8 +11,10 @@ Modelled on the real apps:
 - fields whose privacy is password or apiKey read back as "********" (not in Readarr, which does not mask),
   and the mask sent back keeps the stored value;
 - saving a provider without ?forceSave=true tests it, and POST /<resource>/test does only that: a download
-  client logs in to qBittorrent with its stored credentials, an application calls the app's
-  /api/<v>/system/status with its stored key, over the network (connection_checks=False skips both).
+  client asks qBittorrent its API version with the session it keeps per URL, user and password, logging in
+  first when it has none or qBittorrent answers 403 (QBittorrentProxyV2's AuthenticateClient: a changed password
+  always logs in again); an application calls the app's /api/<v>/system/status with its stored key, over the
+  network (connection_checks=False skips both).
 """
 
 from __future__ import annotations
@@ -304,16 +306,40 @@ def _invalid(name: str, message: str, attempted) -> list[dict]:
     return [{"propertyName": name, "errorMessage": message, "attemptedValue": attempted, "severity": "error"}]
 
 
+# (url, username, password) -> qBittorrent's session cookie, for the life of the process, as the apps keep it.
+_QBITTORRENT_SESSIONS: dict[tuple[str, str, str], str] = {}
+
+
 def _qbittorrent_login(values: dict) -> str | None:
     scheme = "https" if values.get("useSsl") else "http"
-    url = f"{scheme}://{values['host']}:{values['port']}{(values.get('urlBase') or '').rstrip('/')}/api/v2/auth/login"
-    form = urllib.parse.urlencode({"username": values.get("username") or "", "password": values.get("password") or ""})
+    base = f"{scheme}://{values['host']}:{values['port']}{(values.get('urlBase') or '').rstrip('/')}/api/v2"
+    key = (base, values.get("username") or "", values.get("password") or "")
     try:
-        with urllib.request.urlopen(url, data=form.encode(), timeout=10) as response:
+        if key in _QBITTORRENT_SESSIONS and _qbittorrent_answers(base, _QBITTORRENT_SESSIONS[key]):
+            return None
+        _QBITTORRENT_SESSIONS.pop(key, None)
+        form = urllib.parse.urlencode({"username": key[1], "password": key[2]})
+        with urllib.request.urlopen(f"{base}/auth/login", data=form.encode(), timeout=10) as response:
             answer = response.read().decode(errors="replace").strip()
+            cookie = response.headers.get("Set-Cookie", "").split(";", 1)[0]
     except (OSError, urllib.error.URLError) as error:
         return f"Unable to connect to qBittorrent, please check your settings ({error})"
-    return None if answer == "Ok." else "Authentication failure: check the qBittorrent username and password"
+    if answer != "Ok.":
+        return "Authentication failure: check the qBittorrent username and password"
+    _QBITTORRENT_SESSIONS[key] = cookie
+    return None
+
+
+def _qbittorrent_answers(base: str, cookie: str) -> bool:
+    """Whether qBittorrent takes this session (403: it does not, log in again)."""
+    request = urllib.request.Request(f"{base}/app/webapiVersion", headers={"Cookie": cookie})
+    try:
+        with urllib.request.urlopen(request, timeout=10):
+            return True
+    except urllib.error.HTTPError as error:
+        if error.code == 403:
+            return False
+        raise
 
 
 def _app_status(implementation: str, values: dict) -> str | None:
