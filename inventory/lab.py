@@ -50,8 +50,10 @@ def _config_dir(name: str) -> str:
 def _stack() -> dict:
     """The lab's images, from its own registry, in place of the catalog's (which cannot be pulled here):
     real qBittorrent and Redis, fakes of the apps the wiring talks to, and for the rest a stand-in that
-    answers on the service's own port (the VPN stand-in holds the shared network namespace and a tun device)."""
-    images = _lab.LAB_IMAGES
+    answers on the service's own port (the VPN stand-in holds the shared network namespace and a tun device).
+    They are the images `lab up` last built and pushed, as its state records them: working their tags out again
+    hashes the fakes and every file of their Python dependencies, ~1 s each time pyinfra loads this inventory."""
+    images = _lab_state.load().get("registry", {}).get("images") or _lab.LAB_IMAGES
     real = {"qbittorrent": images["qbittorrent"], "tubearchivist_redis": images["redis"]}
     real |= {name: images["appfake"] for name in _FAKED}
     ports = {name: svc.inner_port for name, svc in _SERVICES.items()} | {"tubearchivist_es": 9200}

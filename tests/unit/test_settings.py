@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+import lab.state as lab_state
+from lab import topology
 from mediabox.run import validate
 from mediabox.settings import STAGES, SettingsError
 from tests.settings_cases import CASES
@@ -15,10 +17,15 @@ def problems_of(inventory):
     return raised.value.problems, str(raised.value)
 
 
+def lab_docker_guests() -> list[str]:
+    """lab-docker, and lab-docker2/3 while `python -m lab up --docker-guests 3` (make bench) has them."""
+    return [guest["name"] for guest in topology.docker_guests(lab_state.load().get("docker_guests", 1))]
+
+
 def test_lab_settings_are_valid(lab_inventory):
     run = validate(lab_inventory())
     assert run.hosts_in("proxmox") == ["lab-pve"]
-    assert run.hosts_in("docker_guests") == ["lab-docker"]
+    assert run.hosts_in("docker_guests") == lab_docker_guests()
     guest = run.settings["lab-docker"]
     assert str(guest.guest_ip) == "10.213.0.10/24"
     assert guest.stages == STAGES
@@ -50,7 +57,7 @@ def test_every_problem_is_listed_at_once(lab_inventory):
 def test_problem_on_every_host_is_one_line_naming_them(lab_inventory):
     problems, _ = problems_of(lab_inventory({"timezone": "Nowhere/Land"}))
     assert len(problems) == 1
-    assert problems[0].hosts == ["lab-pve", "lab-docker", "lab-nas"]
+    assert problems[0].hosts == ["lab-pve", *lab_docker_guests(), "lab-nas"]
 
 
 def test_secret_values_never_appear_in_messages(lab_inventory):
