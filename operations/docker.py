@@ -23,6 +23,7 @@ from pyinfra.api import (
 from pyinfra.facts.files import FileContents
 
 from facts.docker import ComposePluginVersion, ComposeState, RuncVersion
+from facts.system import FileStates
 from mediabox import compose, plan, rollback
 from mediabox.apps import AppCommand, AppError
 from operations.storage import SNAPSHOTS_TAKEN, restore_command
@@ -274,10 +275,10 @@ def service_env(path: str, service: str, text: str | Callable[[], str | None], t
     if text is None:
         host.noop(f"{service} has no env file")
         return
-    if host.get_fact(ComposeState, path=path, project=compose.PROJECT)["files"].get(name) == compose.digest(text):
-        host.noop(f"{path}/{name} is up to date")
-        return
     dest = f"{path}/{name}"
+    if host.get_fact(FileStates, paths=[dest]).get(dest, {}).get("sha256") == compose.digest(text):
+        host.noop(f"{dest} is up to date")
+        return
     plan.note(f"{dest} differs (its values are not shown): recreate {service}")
     yield FileUploadCommand(StringIO(text), dest, remote_temp_filename=host.get_temp_filename(dest))
     yield StringCommand(f"chmod 600 {shlex.quote(dest)}")
