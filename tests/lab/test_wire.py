@@ -378,6 +378,10 @@ def test_no_secret_in_debug_output_or_in_any_file_but_the_env_files(wired, secre
     # Outside the apps' own data (/appdata: their configs and databases), only the 0600 env files hold them, and
     # their copies in the last healthy project (0700), which a failed update rolls back to.
     found = files_holding(GUEST, values, "/opt/mediabox /etc /root /tmp /var/log /var/tmp")
+    # containerd (go-runc) writes each exec it starts, every health check included, to /tmp/runc-process<N> (0600,
+    # with the container's environment) and removes it once runc has started it: the runtime's file, not the
+    # engine's, found only when the search runs at that moment (one sample in five with the lab's 5 s checks).
+    found = [path for path in found if not re.fullmatch(r"/tmp/runc-process\d+", path)]
     assert found and all(re.fullmatch(r"/opt/mediabox/(\.last-good/)?env/[\w-]+\.env", path) for path in found), found
     assert {ssh(GUEST, f"stat -c %a {path}").strip() for path in found} == {"600"}
     assert ssh(GUEST, "stat -c %a /opt/mediabox/.last-good").strip() == "700"
