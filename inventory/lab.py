@@ -9,6 +9,9 @@ import lab.state as _lab_state
 import lab.topology as _lab
 from mediabox.catalog import SERVICES as _SERVICES
 
+# What `python -m lab up` made: its images and how many Docker guests (read once, not once per guest).
+_state = _lab_state.load()
+
 _connection = {
     "ssh_user": "root",
     "ssh_key": _path.join(_lab.LAB_DIR, "id_ed25519"),
@@ -53,7 +56,7 @@ def _stack() -> dict:
     answers on the service's own port (the VPN stand-in holds the shared network namespace and a tun device).
     They are the images `lab up` last built and pushed, as its state records them: working their tags out again
     hashes the fakes and every file of their Python dependencies, ~1 s each time pyinfra loads this inventory."""
-    images = _lab_state.load().get("registry", {}).get("images") or _lab.LAB_IMAGES
+    images = _state.get("registry", {}).get("images") or _lab.LAB_IMAGES
     real = {"qbittorrent": images["qbittorrent"], "tubearchivist_redis": images["redis"]}
     real |= {name: images["appfake"] for name in _FAKED}
     ports = {name: svc.inner_port for name, svc in _SERVICES.items()} | {"tubearchivist_es": 9200}
@@ -85,7 +88,7 @@ def _docker_guest(guest: dict) -> tuple[str, dict]:
 
 
 # One Docker guest, or as many as `python -m lab up --docker-guests N` made (make bench).
-docker_guests = [_docker_guest(guest) for guest in _lab.docker_guests(_lab_state.load().get("docker_guests", 1))]
+docker_guests = [_docker_guest(guest) for guest in _lab.docker_guests(_state.get("docker_guests", 1))]
 
 nas_guests = [
     (_lab.NAS_GUEST["name"], {
