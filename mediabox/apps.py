@@ -10,6 +10,7 @@ is the user's message (a wrong key, an app that never answers): it is printed al
 
 from __future__ import annotations
 
+import copy
 import functools
 import time
 
@@ -132,6 +133,27 @@ def wait_ready(session, probe_url: str, title: str, url: str, timeout_s: int, co
         time.sleep(2)
 
 
+class SharedReads:
+    """For a connection: a read that several operations make alike (a provider list, public settings) asks the
+    app once; the others get a copy of its answer. A write through the connection (not a test) forgets them all,
+    and so does the move from preparing to executing, so each read still sees what the run changed before it."""
+
+    _shared: dict | None = None
+
+    def shared(self, path: str, read=None):
+        """GET path (with `read(path)`, else the connection's get), or a copy of this phase's answer to it."""
+        key = (preparing(), path)
+        if self._shared is None:
+            self._shared = {}
+        if key not in self._shared:
+            self._shared[key] = (read or self.get)(path)
+        return copy.deepcopy(self._shared[key])
+
+    def _written(self, method: str, path: str) -> None:
+        if method != "GET" and not path.endswith("/test") and self._shared:
+            self._shared.clear()
+
+
 class Sealed(dict):
     """A request body that holds a secret: pyinfra shows a FunctionCommand's arguments in debug output."""
 
@@ -139,7 +161,7 @@ class Sealed(dict):
         return f"<request body with secrets ({len(self)} keys)>"
 
 
-class LoginApi:
+class LoginApi(SharedReads):
     """An app the wiring reaches as a user who logs in (Jellyfin, Audiobookshelf): a session made on first use,
     a bounded wait on a public probe, and errors that name the app, the call and where to look. Subclasses give
     title, container, probe_path and `_log_in()`, which sets the session's token."""
@@ -217,6 +239,7 @@ class LoginApi:
 
     def _request(self, method: str, path: str, **kwargs):
         self._wait_ready()
+        self._written(method, path)
         response = send(self._session, method, f"{self.url}{path}", f"{method} {path}", f"{self.title} at {self.url}",
                         self.container, self.ready_timeout_s, **kwargs)
         if response.status_code >= 400:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import requests
 
-from mediabox.apps import AppError, send, wait_ready
+from mediabox.apps import AppError, SharedReads, send, wait_ready
 
 MASK = "********"  # what the apps send back instead of a stored password or key
 
@@ -41,7 +41,7 @@ WIRED = {
 }
 
 
-class Connection:
+class Connection(SharedReads):
     probe_path = "/ping"  # answers without a key while the app runs
     refusals = (401,)  # how the app answers a wrong key
 
@@ -75,6 +75,7 @@ class Connection:
 
     def _request(self, method: str, path: str, refused_ok: bool = False, **kwargs):
         self._wait_ready()
+        self._written(method, path)
         response = send(self._session, method, f"{self.url}{self.base}{path}", f"{method} {self.base}{path}",
                         f"{self.title} at {self.url}", self.container, self.ready_timeout_s, **kwargs)
         if response.status_code in self.refusals:

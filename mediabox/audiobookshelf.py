@@ -11,7 +11,7 @@ class Connection(LoginApi):
     title, container, probe_path = "Audiobookshelf", "audiobookshelf", "/status"
 
     def status(self) -> dict:
-        return self._request("GET", "/status")
+        return self.shared("/status", lambda path: self._request("GET", path))
 
     def initialize(self) -> None:
         """Make the root user with this connection's name and password (a fresh server only)."""

@@ -18,7 +18,7 @@ class Connection(LoginApi):
         self._session.headers["Authorization"] = CLIENT
 
     def public_info(self) -> dict:
-        return self._request("GET", "/System/Info/Public")
+        return self.shared("/System/Info/Public", lambda path: self._request("GET", path))
 
     def administrator(self) -> Sealed:
         """The wizard's user body: this connection's user and password."""

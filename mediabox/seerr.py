@@ -17,7 +17,7 @@ class Connection(arr.Connection):
         super().__init__("Seerr", url, api_key, "v1", ready_timeout_s)
 
     def public(self) -> dict:
-        return self.get("/settings/public")
+        return self.shared("/settings/public")
 
     def require_linked(self) -> None:
         """The key works only once Seerr has its admin: stop (or plan, while preparing) until it is linked."""

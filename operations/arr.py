@@ -180,7 +180,7 @@ def _provider(app: Connection, resource: str, implementation: str, name: str, fi
     if not name or not fields:
         raise OperationValueError(f"a {resource} entry needs a name and fields")
     top = {"enable": True, **(top or {})} if resource == "downloadclient" else dict(top or {})
-    current = next((item for item in app.get(f"/{resource}") if item["name"].lower() == name.lower()), None)
+    current = next((item for item in app.shared(f"/{resource}") if item["name"].lower() == name.lower()), None)
     if current is None:
         template = next((t for t in app.get(f"/{resource}/schema") if t["implementation"] == implementation), None)
         if template is None:

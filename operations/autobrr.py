@@ -68,7 +68,7 @@ def download_client(autobrr: Connection, label: str, wanted: dict):
     if not label or wanted.get("type") not in CLIENT_TYPES or not wanted.get("host"):
         raise OperationValueError(f"a download client needs a name, a type ({', '.join(CLIENT_TYPES)}) and a "
                                   f"host, got {label!r} and {sorted(wanted)}")
-    current = next((c for c in autobrr.get("/api/download_clients") if c["name"].lower() == label.lower()), None)
+    current = next((c for c in autobrr.shared("/api/download_clients") if c["name"].lower() == label.lower()), None)
     if current is None:
         plan.note(f"autobrr: add download client {label} ({wanted['type']})")
         yield AppCommand(_create, (autobrr, Sealed({"name": label, **wanted})), {})

@@ -71,7 +71,7 @@ def libraries(jellyfin: Connection, wanted: dict[str, tuple[str, str]]):
         raise OperationValueError(f"libraries need a collection type ({', '.join(COLLECTION_TYPES)}) and an "
                                   f"absolute folder, got {wanted!r}")
     current = {lib["Name"].lower(): (lib.get("CollectionType"), lib.get("Locations", []))
-               for lib in jellyfin.get("/Library/VirtualFolders")}
+               for lib in jellyfin.shared("/Library/VirtualFolders")}
     missing = missing_libraries("Jellyfin", "Jellyfin's dashboard (Libraries)", wanted, current)
     if not missing:
         host.noop(f"Jellyfin has its libraries {', '.join(wanted)}")

@@ -71,7 +71,7 @@ def libraries(seerr: Connection, jellyfin: jellyfin_api.Connection, names: list[
     if not names:
         raise OperationValueError("libraries needs at least one library name")
     seerr.require_linked()
-    in_jellyfin = {lib["Name"]: lib["ItemId"] for lib in jellyfin.get("/Library/VirtualFolders")}
+    in_jellyfin = {lib["Name"]: lib["ItemId"] for lib in jellyfin.shared("/Library/VirtualFolders")}
     enabled = {lib["name"]: lib["id"] for lib in seerr.get("/settings/jellyfin").get("libraries", []) if lib["enabled"]}
     wanted = {name: in_jellyfin.get(name) for name in names}
     if enabled == wanted:

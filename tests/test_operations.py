@@ -107,6 +107,9 @@ class RecordedArr:
     def get(self, path: str, **params):
         return self._responses[path]
 
+    def shared(self, path: str, read=None):
+        return self.get(path)
+
     def passes_test(self, resource: str, body: dict) -> bool:
         return self._responses["tests"][resource]
 
@@ -130,6 +133,9 @@ class RecordedJellyfin:
 
     def get(self, path: str, **params):
         return self._responses[path]
+
+    def shared(self, path: str, read=None):
+        return self.get(path)
 
     def _write(self, *args, **kwargs):
         raise AssertionError("write in an operation body")

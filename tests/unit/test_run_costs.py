@@ -1,5 +1,6 @@
 """What keeps a run's CPU per host small: values several hosts' stages share are made once per run, the
-qBittorrent hash only when its file is written, and pyinfra's naming of operations does not scan every module."""
+qBittorrent hash only when its file is written, pyinfra's naming of operations does not scan every module, and a
+read several operations make alike asks the app once per phase, until a write."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import os
 import gevent
 from pyinfra.context import ctx_host, ctx_state
 
+from lab.fakes.servarr import ServarrFake
+from mediabox import arr
 from mediabox.callstack import known_deploy_file
 from mediabox.run import Run
 from mediabox.secrets import Secrets
@@ -72,3 +75,32 @@ def test_a_known_deploy_file_keeps_its_frames_and_ends_the_module_scan(tmp_path,
     assert scanned > 100 and len(scans) < 5, "getmodule walks sys.modules for an exec'd file until it is known"
     assert (after.filename, after.lineno, after.code_context) == (before.filename, before.lineno, before.code_context)
     inspect.modulesbyfile.pop(os.path.abspath("deploy.py"))
+
+
+def test_a_shared_read_asks_once_per_phase_until_a_write():
+    key = "0123456789abcdef0123456789abcdef"
+    fake = ServarrFake("sonarr", api_key=key, connection_checks=False)
+    sonarr = arr.Connection("Sonarr", fake.start(), key, "v3", ready_timeout_s=5)
+    sonarr._wait_ready()
+    asked = []
+    sonarr._session.hooks["response"].append(lambda response, **_: asked.append(response.request.method))
+    state = empty_state()
+    try:
+        with ctx_state.use(state):
+            first = sonarr.shared("/downloadclient")
+            first.append({"name": "changed by the caller"})
+            assert sonarr.shared("/downloadclient") == [] and asked == ["GET"]  # a copy each, one read
+
+            sonarr.passes_test("downloadclient", {"name": "x", "implementation": "QBittorrent", "fields": []})
+            sonarr.shared("/downloadclient")
+            assert asked == ["GET", "POST"]  # a test changes nothing
+
+            sonarr.post("/rootfolder", {"path": "/data/media/tv"})
+            sonarr.shared("/downloadclient")
+            assert asked == ["GET", "POST", "POST", "GET"]  # a write: read again
+
+            state.is_executing = True
+            sonarr.shared("/downloadclient")
+            assert asked[-1] == "GET" and len(asked) == 5  # from preparing to executing: read again
+    finally:
+        fake.stop()
