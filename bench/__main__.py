@@ -11,9 +11,10 @@ bench/results.md and the README's table, and prints the table. It exits non-zero
 - services_ratio: the no-op with every service enabled divided by the 8 GB preset's;
 - hosts3_ratio: the no-op with three Docker guests (`python -m lab up --docker-guests 3`, each with the 8 GB
   preset's stack, converged first) divided by the no-op with one of them (`--limit` to the Proxmox host, the NAS
-  and lab-docker), median of 5 each, the two taken in turns in the same lab: the other guests' containers load
-  the lab's cores in both alike (a real deploy runs from another machine than the box), and drift in the
-  machine's speed falls on both. The lab goes back to one guest afterwards.
+  and lab-docker), five of each taken in turns in the same lab: the other guests' containers load the lab's cores
+  in both alike (a real deploy runs from another machine than the box). The ratio is the median of the five
+  pairs' ratios, so drift in the machine's speed falls on both halves of a pair (hosts3_noop_s and
+  hosts3_one_guest_noop_s are the medians of each). The lab goes back to one guest afterwards.
 """
 
 from __future__ import annotations
@@ -99,10 +100,19 @@ def noop(data: dict | None = None, runs: int = RUNS) -> dict:
     return summary([deploy(data) for _ in range(runs)])
 
 
-def noops_in_turns(limit: tuple[str, ...], runs: int = RUNS) -> tuple[dict, dict]:
-    """No-op deploys limited to some hosts and of every host, taken in turns: (limited, every host)."""
+def noops_in_turns(limit: tuple[str, ...], runs: int = RUNS) -> tuple[dict, dict, float]:
+    """No-op deploys limited to some hosts and of every host, taken in turns: (limited, every host, the median of
+    each pair's ratio every/limited)."""
     pairs = [(deploy(limit=limit), deploy()) for _ in range(runs)]
-    return summary([limited for limited, _ in pairs]), summary([every for _, every in pairs])
+    return (summary([limited for limited, _ in pairs]), summary([every for _, every in pairs]),
+            paired_ratio([(limited["seconds"], every["seconds"]) for limited, every in pairs]))
+
+
+def paired_ratio(pairs: list[tuple[float, float]]) -> float:
+    """The median of b / a over pairs (a, b) measured back to back: a drift in the machine's speed between pairs
+    falls on both halves of a pair and cancels, where a ratio of the two medians could take them from different
+    minutes."""
+    return statistics.median(b / a for a, b in pairs)
 
 
 def summary(measured: list[dict]) -> dict:
@@ -143,7 +153,7 @@ def measure() -> dict:
     deploy()  # back to the preset
     lab("up", "--docker-guests", "3")
     deploy()  # the two new guests converge, then the no-op of one guest and of three, in turns
-    one, three = noops_in_turns(ONE_GUEST)
+    one, three, hosts3 = noops_in_turns(ONE_GUEST)
     lab("up")  # back to one Docker guest
     return {
         "first_converge_s": round(first["seconds"], 1),
@@ -159,7 +169,7 @@ def measure() -> dict:
         "services_ratio": round(every["seconds"] / base["seconds"], 2),
         "hosts3_one_guest_noop_s": round(one["seconds"], 2),
         "hosts3_noop_s": round(three["seconds"], 2),
-        "hosts3_ratio": round(three["seconds"] / one["seconds"], 2),
+        "hosts3_ratio": round(hosts3, 2),
         "not_measured": {},
         "machine": machine(),
         "date": time.strftime("%Y-%m-%d"),

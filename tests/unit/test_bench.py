@@ -1,9 +1,12 @@
-"""The benchmark's bookkeeping (bench/__main__.py), without the lab: which HTTP calls count as writes, and a table
-that says what was not measured and which goals were met."""
+"""The benchmark's bookkeeping (bench/__main__.py), without the lab: which HTTP calls count as writes, a table
+that says what was not measured and which goals were met, and a ratio of paired runs that a drift between pairs
+does not move."""
+
+import statistics
 
 import pytest
 
-from bench.__main__ import NotMeasured, changed_operations, kind, table
+from bench.__main__ import NotMeasured, changed_operations, kind, paired_ratio, table
 
 
 def test_only_calls_that_change_state_are_writes():
@@ -35,3 +38,13 @@ def test_changed_operations_are_read_from_the_results_table_or_not_measured():
     assert changed_operations(table_text.replace(" 4 ", " - ")) == 0
     with pytest.raises(NotMeasured):
         changed_operations("--> Disconnecting from hosts...\n")
+
+
+def test_a_paired_ratio_cancels_a_drift_between_pairs():
+    # The machine slows down by half after the second pair; each pair's ratio stays 1.5.
+    pairs = [(2.0, 3.0), (2.0, 3.0), (3.0, 4.5), (3.0, 4.5), (3.0, 4.5)]
+    assert paired_ratio(pairs) == pytest.approx(1.5)
+    assert statistics.median(b for _, b in pairs) / statistics.median(a for a, _ in pairs) == pytest.approx(1.5)
+    drifting = [(2.0, 3.0), (2.0, 3.0), (2.1, 4.5), (3.0, 4.5), (3.0, 4.5)]
+    assert paired_ratio(drifting) == pytest.approx(1.5)
+    assert statistics.median(b for _, b in drifting) / statistics.median(a for a, _ in drifting) > 2
