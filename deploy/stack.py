@@ -11,7 +11,7 @@ from facts.docker import ComposeState
 from facts.system import GroupId
 from mediabox import arr, compose, mylar3, qbt
 from mediabox.catalog import SERVICES
-from mediabox.run import Run
+from mediabox.run import Run, at_once
 from mediabox.settings import Settings
 from operations import arr as servarr
 from operations import docker, qbittorrent, storage
@@ -25,8 +25,8 @@ def apply(run: Run, s: Settings) -> None:
     # no-op there) makes every guest's compose step wait for the host's snapshot. Only the guests this run deploys
     # count (not those left out with --limit or unreachable).
     deployed = {h.name for h in inventory.get_active_hosts()}
-    changes = {name: _changes(run, name) for name in run.hosts_in("docker_guests")
-               if name in deployed} if "proxmox" in roles else {}
+    guests = [name for name in run.hosts_in("docker_guests") if name in deployed] if "proxmox" in roles else []
+    changes = dict(zip(guests, at_once(lambda name: _changes(run, name), guests), strict=True))
     storage.appdata_snapshot(name="Snapshot of appdata before the stack changes", mount=s.storage_mount,
                              changes=changes)
     if "docker_guests" in roles:

@@ -1,6 +1,7 @@
 """What keeps a run's CPU per host small: values several hosts' stages share are made once per run, the
 qBittorrent hash only when its file is written, pyinfra's naming of operations does not scan every module, and a
-read several operations make alike asks the app once per phase, until a write."""
+read several operations make alike asks the app once per phase, until a write, and reads from several hosts are
+made together."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ import inspect
 import os
 
 import gevent
+import pytest
 from pyinfra.context import ctx_host, ctx_state
 
 from lab.fakes.servarr import ServarrFake
 from mediabox import arr
 from mediabox.callstack import known_deploy_file
-from mediabox.run import Run
+from mediabox.run import Run, at_once
 from mediabox.secrets import Secrets
 from operations import qbittorrent
 from tests.test_operations import FakeHost, empty_state
@@ -104,3 +106,27 @@ def test_a_shared_read_asks_once_per_phase_until_a_write():
             assert asked[-1] == "GET" and len(asked) == 5  # from preparing to executing: read again
     finally:
         fake.stop()
+
+
+def test_reads_from_several_hosts_start_together_keep_the_host_and_raise_the_first_error():
+    events, fake_host = [], FakeHost({})
+
+    def read(name):
+        events.append(f"start {name}")
+        gevent.sleep(0.01)  # a remote read: the others start meanwhile
+        events.append(f"end {name}")
+        return name, ctx_host.get()
+
+    with ctx_host.use(fake_host):
+        answers = at_once(read, ["a", "b", "c"])
+    assert answers == [("a", fake_host), ("b", fake_host), ("c", fake_host)]
+    assert events[:3] == ["start a", "start b", "start c"]
+
+    def failing(name):
+        if name == "b":
+            raise ValueError("no answer from b")
+        return name
+
+    with pytest.raises(ValueError, match="no answer from b"):
+        at_once(failing, ["a", "b", "c"])
+    assert at_once(failing, []) == []
