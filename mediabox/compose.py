@@ -11,9 +11,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-import yaml
-
-from mediabox import homepage
+from mediabox import homepage, yamltext
 from mediabox.catalog import SERVICES, Service
 from mediabox.secrets import Secrets, key_name
 from mediabox.settings import Settings
@@ -65,7 +63,7 @@ def render(s: Settings, secrets: Secrets, render_gid: int | None = None, key_sco
             {"subnet": str(s.docker_subnet), "ip_range": str(s.docker_ip_range)}]}}},
     }
     header = "# Rendered by mediabox from its service catalog; edits are replaced on the next run.\n"
-    return Project(header + yaml.safe_dump(document, sort_keys=False, width=120), env_files)
+    return Project(header + yamltext.dump(document, width=120), env_files)
 
 
 def _service(s: Settings, svc: Service, enabled: list[Service], render_gid: int | None) -> dict:

@@ -7,8 +7,7 @@ nothing."""
 
 from __future__ import annotations
 
-import yaml
-
+from mediabox import yamltext
 from mediabox.catalog import Service
 from mediabox.settings import Settings
 
@@ -42,7 +41,7 @@ def services_yaml(s: Settings) -> str:
             entry["widget"] = widget
         groups.setdefault(svc.group, []).append({svc.title: entry})
     ordered = [{group: groups[group]} for group in (*GROUPS, *sorted(set(groups) - set(GROUPS))) if group in groups]
-    return HEADER + yaml.safe_dump(ordered, sort_keys=False, width=120)
+    return HEADER + yamltext.dump(ordered, width=120)
 
 
 def widgets_yaml() -> str:
@@ -50,7 +49,7 @@ def widgets_yaml() -> str:
     read-only at /data in Homepage)."""
     widgets = [{"resources": {"label": "Docker guest", "cpu": True, "memory": True}},
                {"resources": {"label": "Pool", "disk": DATA_MOUNT, "expanded": True}}]
-    return HEADER + yaml.safe_dump(widgets, sort_keys=False)
+    return HEADER + yamltext.dump(widgets)
 
 
 def _widget(s: Settings, svc: Service) -> dict | None:
