@@ -88,7 +88,7 @@ def _docker_guest(guest: dict) -> tuple[str, dict]:
 
 
 # One Docker guest, or as many as `python -m lab up --docker-guests N` made (make bench).
-docker_guests = [_docker_guest(guest) for guest in _lab.docker_guests(_state.get("docker_guests", 1))]
+docker_guests = [_docker_guest(guest) for guest in _lab.docker_guests(_lab_state.docker_guest_count(_state))]
 
 nas_guests = [
     (_lab.NAS_GUEST["name"], {

@@ -169,7 +169,7 @@ def collect_status():
     pids = aptproxy.running_pids()
     info["apt_proxy"] = {"url": topology.APT_PROXY, "pid": pids[0] if pids else None,
                          "up": bridge and bool(pids) and tcp_open(host, port)}
-    for ct in topology.containers(st.get("docker_guests", 1)):
+    for ct in topology.containers(state.docker_guest_count(st)):
         name = ct["name"]
         lxc_state = containers.state_of(name)
         sshd = bridge and lxc_state == "RUNNING" and tcp_open(ct["ip"], 22)

@@ -16,6 +16,12 @@ def load():
         return {}
 
 
+def docker_guest_count(state=None):
+    """How many Docker guests `up` made (state: a loaded state, else the saved one); one when none is recorded,
+    as `up` makes by default."""
+    return (load() if state is None else state).get("docker_guests", 1)
+
+
 def save(state):
     """Write the state (only if it changed)."""
     os.makedirs(topology.LAB_DIR, exist_ok=True)

@@ -19,7 +19,7 @@ def problems_of(inventory):
 
 def lab_docker_guests() -> list[str]:
     """lab-docker, and lab-docker2/3 while `python -m lab up --docker-guests 3` (make bench) has them."""
-    return [guest["name"] for guest in topology.docker_guests(lab_state.load().get("docker_guests", 1))]
+    return [guest["name"] for guest in topology.docker_guests(lab_state.docker_guest_count())]
 
 
 def test_lab_settings_are_valid(lab_inventory):
