@@ -1,7 +1,6 @@
-"""What keeps a run's CPU per host small: values several hosts' stages share are made once per run, the
-qBittorrent hash only when its file is written, pyinfra's naming of operations does not scan every module, and a
-read several operations make alike asks the app once per phase, until a write, and reads from several hosts are
-made together."""
+"""What keeps a run's CPU per host small: values several hosts' stages share are made once per run; the
+qBittorrent hash only when its file is written; pyinfra's naming of operations does not scan every module; a read
+several operations make alike asks the app once per phase, until a write; reads from several hosts run together."""
 
 from __future__ import annotations
 
