@@ -18,6 +18,7 @@ from mediabox import arr, audiobookshelf, autobrr, compose, homepage, jellyfin, 
 from mediabox.catalog import SERVICES
 from mediabox.run import Run
 from mediabox.secrets import key_name
+from mediabox.sessions import Sessions
 from mediabox.settings import Settings
 from operations import apps as app_ops
 from operations import arr as servarr
@@ -69,7 +70,7 @@ def _url(s: Settings, name: str) -> str:
 
 def _qbittorrent(run: Run, s: Settings) -> None:
     connection = qbt.Connection(_url(s, "qbittorrent"), s.apps_admin_user, run.secrets["qbittorrent_password"],
-                                s.apps_ready_timeout_s)
+                                s.apps_ready_timeout_s, sessions=Sessions.beside(run.secrets.path))
     wanted = {
         "save_path": "/data/downloads/complete",
         "temp_path_enabled": True,

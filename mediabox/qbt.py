@@ -1,6 +1,6 @@
 """qBittorrent: its password hash (to seed qBittorrent.conf before the first start), and a connection
-for the wiring stage that logs in once per run, waits a bounded time for the WebUI, and never probes
-passwords (five failures ban the address for an hour)."""
+for the wiring stage that goes on with the session an earlier run kept (mediabox.sessions) or logs in once,
+waits a bounded time for the WebUI, and never probes passwords (five failures ban the address for an hour)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ import os
 import time
 
 import qbittorrentapi
+import requests
 
 from mediabox.apps import AppError, NotUpYet, preparing
+from mediabox.sessions import Sessions
 
 # src/base/utils/password.cpp: PBKDF2-HMAC-SHA512, 100000 rounds, 16-byte salt, 64-byte key.
 ROUNDS, SALT_BYTES, KEY_BYTES = 100_000, 16, 64
@@ -26,10 +28,13 @@ def password_hash(password: str, salt: bytes | None = None) -> str:
 
 class Connection:
     """A logged-in qBittorrent WebUI client, made on first use (so the deploy can hand it to operations
-    before the app runs). repr() never shows the password."""
+    before the app runs). With `sessions`, a session kept by an earlier run is used while qBittorrent still
+    accepts it, and a new login's session is kept. repr() never shows the password."""
 
-    def __init__(self, url: str, username: str, password: str, ready_timeout_s: int = 120):
+    def __init__(self, url: str, username: str, password: str, ready_timeout_s: int = 120,
+                 sessions: Sessions | None = None):
         self.url, self.username, self._password, self.ready_timeout_s = url, username, password, ready_timeout_s
+        self.sessions = sessions
         self._client: qbittorrentapi.Client | None = None
 
     def __repr__(self) -> str:
@@ -43,11 +48,17 @@ class Connection:
 
     def _log_in(self) -> qbittorrentapi.Client:
         client = qbittorrentapi.Client(host=self.url, username=self.username, password=self._password,
-                                       REQUESTS_ARGS={"timeout": 15}, DISABLE_LOGGING_DEBUG_OUTPUT=True)
+                                       REQUESTS_ARGS={"timeout": 15}, DISABLE_LOGGING_DEBUG_OUTPUT=True,
+                                       FORCE_SCHEME_FROM_HOST=True)
+        if self._resumed(client):
+            return client
         deadline = time.monotonic() + self.ready_timeout_s
         while True:
             try:
                 client.auth_log_in()
+                if self.sessions:
+                    self.sessions.keep(self.url, self.username, self._password,
+                                       requests.utils.dict_from_cookiejar(_cookie_jar(client)))
                 return client
             except qbittorrentapi.LoginFailed:
                 raise AppError(f"qBittorrent at {self.url} refuses user {self.username} with the password in the "
@@ -69,9 +80,27 @@ class Connection:
                                    "the gluetun container must be healthy for it to be reachable.") from None
                 time.sleep(2)
 
+    def _resumed(self, client: qbittorrentapi.Client) -> bool:
+        """Whether qBittorrent accepts the session kept for this URL, user and password (one authenticated call;
+        a refused session is a 403 there, not a failed login, so it counts toward no ban). A login after a refusal
+        starts a fresh HTTP session: the stale cookies go with the old one."""
+        kept = self.sessions.cookies(self.url, self.username, self._password) if self.sessions else {}
+        if not kept:
+            return False
+        _cookie_jar(client).update(kept)
+        return client.is_logged_in
+
     def call(self, what: str, function, *args, **kwargs):
         """An API call whose failure names qBittorrent and the call."""
         try:
             return function(*args, **kwargs)
         except qbittorrentapi.APIError as error:
             raise AppError(f"qBittorrent at {self.url}: {what} failed: {error!r}") from None
+
+
+def _cookie_jar(client: qbittorrentapi.Client) -> requests.cookies.RequestsCookieJar:
+    """The cookies of the client's HTTP session. qbittorrent-api (pinned) has no public way to hand it a session
+    cookie: it keeps its requests.Session as `_session` and replaces it when it first builds its URL (with
+    FORCE_SCHEME_FROM_HOST, without a request), so the URL is built first."""
+    client._url.build_base_url(headers={}, requests_kwargs={})
+    return client._session.cookies

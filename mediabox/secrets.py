@@ -140,11 +140,16 @@ def _read(path: Path) -> tuple[dict[str, str], list[Problem]]:
 
 def write(path: Path, values: dict[str, str]) -> None:
     """Write the whole file atomically, 0600, its folder 0700."""
+    write_private(path, "# mediabox secrets: keep this file private (0600) and out of git.\n"
+                  + yaml.safe_dump(dict(sorted(values.items())), default_flow_style=False))
+
+
+def write_private(path: Path, text: str) -> None:
+    """Replace a file atomically with text, the file 0600 and its folder 0700: for what holds a credential."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
-        handle.write("# mediabox secrets: keep this file private (0600) and out of git.\n")
-        yaml.safe_dump(dict(sorted(values.items())), handle, default_flow_style=False)
+        handle.write(text)
     os.replace(tmp, path)
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import configparser
 import os
 import re
+import stat
+from pathlib import Path
 
 import pytest
 import requests
@@ -16,6 +18,7 @@ import yaml
 import lab.topology as topology
 from mediabox.jellyfin import Connection as JellyfinConnection
 from mediabox.qbt import Connection
+from mediabox.sessions import Sessions
 from tests.conftest import write_secrets
 from tests.lab.conftest import deploy, files_holding, ssh
 
@@ -81,6 +84,32 @@ def test_wrong_password_stops_with_the_fix_and_no_retry(wired, secrets, tmp_path
     assert f"qBittorrent at {URL} refuses user admin" in result.output and "Nothing was retried" in result.output
     assert "not-the-password" not in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_next_run_goes_on_with_the_kept_session_instead_of_logging_in(wired, secrets):
+    """The wire stage keeps qBittorrent's session beside the secrets file (0600): a run within its timeout sends
+    the kept cookie and logs in no more (a login would write a new one)."""
+    kept = Sessions.beside(Path(topology.SECRETS_FILE))
+    cookies = kept.cookies(URL, "admin", secrets["qbittorrent_password"])
+    assert set(cookies) == {"SID"} and stat.S_IMODE(kept.path.stat().st_mode) == 0o600
+    again = deploy(WIRE)
+    assert again.changed_nothing, again.output[-4000:]
+    assert kept.cookies(URL, "admin", secrets["qbittorrent_password"]) == cookies
+    assert cookies["SID"] not in again.output
+
+
+def test_a_session_qbittorrent_no_longer_knows_costs_one_login_and_never_a_ban(wired, secrets, tmp_path):
+    """qBittorrent answers a stale session with 403 on the call that tries it, which is no failed login: more
+    stale tries than its ban threshold (five) in a row, and each ends in one good login whose session is kept."""
+    sessions, password = Sessions(tmp_path / "sessions.json"), secrets["qbittorrent_password"]
+    for attempt in range(6):
+        sessions.keep(URL, "admin", password, {"SID": f"stale{attempt:027d}"})
+        client = Connection(URL, "admin", password, sessions=sessions).client
+        assert client.app_version()
+        fresh = sessions.cookies(URL, "admin", password)["SID"]
+        assert not fresh.startswith("stale")
+    assert Connection(URL, "admin", password, sessions=sessions).client.app_version()
+    assert sessions.cookies(URL, "admin", password)["SID"] == fresh  # taken again, not replaced
 
 
 # ---------------------------------------------------------------------------------------------- Servarr apps
