@@ -15,6 +15,10 @@ bench/results.md and the README's table, and prints the table. It exits non-zero
   in both alike (a real deploy runs from another machine than the box). The ratio is the median of the five
   pairs' ratios, so drift in the machine's speed falls on both halves of a pair (hosts3_noop_s and
   hosts3_one_guest_noop_s are the medians of each). The lab goes back to one guest afterwards.
+
+Every deploy runs with the product's health check interval (group_data/all.py), not the lab inventory's 5 s: the
+lab shortens it so that the test tier's first deploys are quicker, and its checks (12 containers a guest, each every
+5 s: ~0.12 of a core a guest, measured) would otherwise be measured as load that a user's box does not carry.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import json
 import os
 import platform
 import re
+import runpy
 import statistics
 import subprocess
 import sys
@@ -47,6 +52,8 @@ GOALS = {"ratio": ("<=", 3), "noop_writes": ("==", 0), "hosts3_ratio": ("<=", 1.
          "first_converge_s": ("<", 300)}
 # Every service on, in a guest big enough for all their memory limits (8.4 GB), for services_ratio.
 EVERY_SERVICE = {**{f"{name}_enabled": True for name in SERVICES}, "guest_memory_mb": 10240}
+# What every measured deploy runs with: the product's defaults where the lab inventory changes them for speed.
+PRODUCT = {"health_check_interval_s": runpy.run_path(str(ROOT / "group_data" / "all.py"))["health_check_interval_s"]}
 # The deploy with one Docker guest where the lab has three.
 ONE_GUEST = tuple(arg for name in (topology.PVE_HOST["name"], topology.NAS_GUEST["name"],
                                    topology.DOCKER_GUEST["name"]) for arg in ("--limit", name))
@@ -82,7 +89,7 @@ def changed_operations(output: str) -> int:
 
 
 def deploy(data: dict | None = None, limit: tuple[str, ...] = ()) -> dict:
-    done = pyinfra(*limit, "deploy.py", data=data)
+    done = pyinfra(*limit, "deploy.py", data={**PRODUCT, **(data or {})})
     return {**done, "changed_operations": changed_operations(done["output"])}
 
 

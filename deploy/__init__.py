@@ -12,10 +12,9 @@ from importlib import import_module
 # Aliased: importing the stage module deploy.host rebinds the name `host` in this package.
 from pyinfra import host as current_host
 from pyinfra.api.exceptions import PyinfraError
-from pyinfra.context import ctx_inventory, ctx_state
+from pyinfra.context import ctx_inventory
 
-from mediabox import pve
-from mediabox.callstack import known_deploy_file
+from mediabox import pve, registration
 from mediabox.connection import no_delay
 from mediabox.run import Run, validate
 from mediabox.settings import STAGES, Settings, SettingsError
@@ -44,7 +43,7 @@ def run_stages() -> None:
     run = validated_run()
     settings = run.settings[current_host.name]
     no_delay(current_host)
-    known_deploy_file(ctx_state.get().current_deploy_filename)
+    registration.tuned()
     # pyinfra names an operation by the line numbers of its call stack alone: host.loop adds the stage's index,
     # so that operations on the same line of two stage modules stay apart.
     for stage in current_host.loop(STAGES):
@@ -57,7 +56,7 @@ def run_restore() -> None:
     run = validated_run()
     settings = run.settings[current_host.name]
     no_delay(current_host)
-    known_deploy_file(ctx_state.get().current_deploy_filename)
+    registration.tuned()
     if settings.restore_service is None:
         raise RunRefused("\nrestore.py needs the service to restore: add `--data restore_service=<service>` (or "
                          "`all`), and `--data restore_snapshot=<name>` for another snapshot than the latest. "

@@ -48,3 +48,19 @@ def test_a_paired_ratio_cancels_a_drift_between_pairs():
     drifting = [(2.0, 3.0), (2.0, 3.0), (2.1, 4.5), (3.0, 4.5), (3.0, 4.5)]
     assert paired_ratio(drifting) == pytest.approx(1.5)
     assert statistics.median(b for _, b in drifting) / statistics.median(a for a, _ in drifting) > 2
+
+
+def test_measured_deploys_run_with_the_products_health_check_interval_not_the_labs(monkeypatch):
+    import runpy
+
+    import bench.__main__ as bench
+    from inventory import lab as lab_inventory
+
+    runs = []
+    monkeypatch.setattr(bench, "pyinfra", lambda *args, data=None: runs.append((args, data)) or {
+        "seconds": 1.0, "output": "    Grand total   10   -   -   10", "asked": {}})
+    bench.deploy({"sonarr_enabled": True}, limit=("--limit", "lab-docker"))
+    default = runpy.run_path("group_data/all.py")["health_check_interval_s"]
+    assert runs == [(("--limit", "lab-docker", "deploy.py"),
+                     {"health_check_interval_s": default, "sonarr_enabled": True})]
+    assert default != lab_inventory.docker_guests[0][1]["health_check_interval_s"]

@@ -1,19 +1,20 @@
 """What keeps a run's CPU per host small: values several hosts' stages share are made once per run; the
-qBittorrent hash only when its file is written; pyinfra's naming of operations does not scan every module; a read
+qBittorrent hash only when its file is written; pyinfra names operations from the frames, reading no source; a read
 several operations make alike asks the app once per phase, until a write; reads from several hosts run together."""
 
 from __future__ import annotations
 
 import inspect
-import os
+from types import SimpleNamespace
 
 import gevent
+import pyinfra
 import pytest
+from pyinfra.api import arguments, facts, util
 from pyinfra.context import ctx_host, ctx_state
 
 from lab.fakes.servarr import ServarrFake
-from mediabox import arr
-from mediabox.callstack import known_deploy_file
+from mediabox import arr, registration
 from mediabox.run import Run, at_once
 from mediabox.secrets import Secrets
 from operations import qbittorrent
@@ -59,23 +60,69 @@ def test_the_password_hash_is_made_only_when_qbittorrent_conf_is_written():
     assert 'WebUI\\Password_PBKDF2="@ByteArray(c2FsdA==:a2V5)"' in written[1].src.getvalue()
 
 
-def test_a_known_deploy_file_keeps_its_frames_and_ends_the_module_scan(tmp_path, monkeypatch):
-    deploy_file = tmp_path / "deploy.py"
-    deploy_file.write_text("import inspect\nframe = inspect.currentframe()\n")
+def test_pyinfra_gets_the_same_frames_and_so_the_same_operation_order(tmp_path, monkeypatch):
+    """pyinfra.api.util's operation order, from inspect's frames and from registration's, for a stack through an
+    exec'd deploy file (as pyinfra's exec_file runs it, by its relative name)."""
+    (tmp_path / "deploy.py").write_text("def stage():\n    return look()\n\n\nfound = stage()\n")
     monkeypatch.chdir(tmp_path)
-    scope: dict = {}
-    exec(compile(deploy_file.read_text(), "deploy.py", "exec"), scope)  # as pyinfra's exec_file runs it
-    scans = []
-    real_ismodule = inspect.ismodule
-    monkeypatch.setattr(inspect, "ismodule", lambda obj: scans.append(obj) or real_ismodule(obj))
+    monkeypatch.setattr(pyinfra, "is_cli", True)
+    state = SimpleNamespace(current_deploy_filename="deploy.py", current_op_file_number=3)
 
-    before = inspect.getframeinfo(scope["frame"])
-    scanned, scans[:] = len(scans), []
-    known_deploy_file("deploy.py")
-    after = inspect.getframeinfo(scope["frame"])
-    assert scanned > 100 and len(scans) < 5, "getmodule walks sys.modules for an exec'd file until it is known"
-    assert (after.filename, after.lineno, after.code_context) == (before.filename, before.lineno, before.code_context)
-    inspect.modulesbyfile.pop(os.path.abspath("deploy.py"))
+    def order_with(stack, getframeinfo):
+        monkeypatch.setattr(util, "stack", stack)
+        monkeypatch.setattr(util, "getframeinfo", getframeinfo)
+        return util.get_operation_order_from_stack(state)
+
+    def look():
+        frames = inspect.stack(), registration.stack()  # one line: the same line numbers
+        orders = [order_with(*pair) for pair in ((inspect.stack, inspect.getframeinfo),
+                                                 (registration.stack, registration.line_of))]
+        return frames, orders
+
+    scope = {"look": look}
+    exec(compile((tmp_path / "deploy.py").read_text(), "deploy.py", "exec"), scope)
+    (inspected, ours), (by_inspect, by_frames) = scope["found"]
+    assert [(i.frame, i.filename, i.lineno) for i in inspected] == [(f[0], f.filename, f.lineno) for f in ours]
+    assert by_frames == by_inspect and by_inspect[:3] == [3, 5, 2] and len(by_inspect) > 4
+
+
+def test_frames_for_pyinfra_replaces_inspects_functions_only(monkeypatch):
+    monkeypatch.setattr(util, "stack", inspect.stack)
+    monkeypatch.setattr(util, "getframeinfo", inspect.getframeinfo)
+    registration.frames_for_pyinfra()
+    registration.frames_for_pyinfra()
+    assert (util.stack, util.getframeinfo) == (registration.stack, registration.line_of)
+
+    def changed_by_pyinfra():
+        return []
+
+    monkeypatch.setattr(util, "stack", changed_by_pyinfra)
+    monkeypatch.setattr(util, "getframeinfo", inspect.getframeinfo)
+    registration.frames_for_pyinfra()
+    assert (util.stack, util.getframeinfo) == (changed_by_pyinfra, inspect.getframeinfo)
+
+
+def test_global_arguments_are_listed_once_and_the_same(monkeypatch):
+    original = getattr(arguments.all_global_arguments, "__wrapped__", arguments.all_global_arguments)
+    monkeypatch.setattr(arguments, "all_global_arguments", original)
+    monkeypatch.setattr(facts, "all_global_arguments", original)
+    listed = original()
+    readings = []
+    real_hints = arguments.get_type_hints
+    monkeypatch.setattr(arguments, "get_type_hints", lambda cls: readings.append(cls) or real_hints(cls))
+    registration.global_arguments_once()
+    registration.global_arguments_once()
+    assert arguments.all_global_arguments is facts.all_global_arguments is not original
+    assert [arguments.all_global_arguments() for _ in range(3)] == [listed] * 3 and len(readings) == 1
+    assert ("_sudo", bool) in listed and len(listed) > 20
+
+    def changed_by_pyinfra():
+        return []
+
+    monkeypatch.setattr(facts, "all_global_arguments", changed_by_pyinfra)
+    monkeypatch.setattr(arguments, "all_global_arguments", original)
+    registration.global_arguments_once()
+    assert (arguments.all_global_arguments, facts.all_global_arguments) == (original, changed_by_pyinfra)
 
 
 def test_a_shared_read_asks_once_per_phase_until_a_write():
