@@ -50,15 +50,18 @@ class Connection:
         client = qbittorrentapi.Client(host=self.url, username=self.username, password=self._password,
                                        REQUESTS_ARGS={"timeout": 15}, DISABLE_LOGGING_DEBUG_OUTPUT=True,
                                        FORCE_SCHEME_FROM_HOST=True)
-        if self._resumed(client):
-            return client
+        kept = self.sessions.cookies(self.url, self.username, self._password) if self.sessions else {}
+        _cookie_jar(client).update(kept)
         deadline = time.monotonic() + self.ready_timeout_s
         while True:
             try:
-                client.auth_log_in()
-                if self.sessions:
-                    self.sessions.keep(self.url, self.username, self._password,
-                                       requests.utils.dict_from_cookiejar(_cookie_jar(client)))
+                if kept:  # one read; qBittorrent answers a session it no longer knows with a 403 (no failed login:
+                    client.app_version()  # no step toward a ban), on which qbittorrent-api logs in, in a new session
+                else:
+                    client.auth_log_in()
+                cookies = requests.utils.dict_from_cookiejar(_cookie_jar(client))
+                if self.sessions and cookies != kept:
+                    self.sessions.keep(self.url, self.username, self._password, cookies)
                 return client
             except qbittorrentapi.LoginFailed:
                 raise AppError(f"qBittorrent at {self.url} refuses user {self.username} with the password in the "
@@ -79,16 +82,6 @@ class Connection:
                                    f"({error}). Check `docker compose ps` and `docker logs qbittorrent` in the guest; "
                                    "the gluetun container must be healthy for it to be reachable.") from None
                 time.sleep(2)
-
-    def _resumed(self, client: qbittorrentapi.Client) -> bool:
-        """Whether qBittorrent accepts the session kept for this URL, user and password (one authenticated call;
-        a refused session is a 403 there, not a failed login, so it counts toward no ban). A login after a refusal
-        starts a fresh HTTP session: the stale cookies go with the old one."""
-        kept = self.sessions.cookies(self.url, self.username, self._password) if self.sessions else {}
-        if not kept:
-            return False
-        _cookie_jar(client).update(kept)
-        return client.is_logged_in
 
     def call(self, what: str, function, *args, **kwargs):
         """An API call whose failure names qBittorrent and the call."""

@@ -36,7 +36,10 @@ class Sessions:
         now = int(time.time())
         entries = {key: entry for key, entry in self._read().items() if entry.get("at", 0) > now - KEPT_S}
         entries[_key(url, username, password)] = {"cookies": dict(cookies), "at": now}
-        write_private(self.path, json.dumps(entries, indent=1, sort_keys=True) + "\n")
+        try:
+            write_private(self.path, json.dumps(entries, indent=1, sort_keys=True) + "\n")
+        except OSError:
+            pass  # a session not kept costs the next run one login, nothing else
 
     def _read(self) -> dict[str, dict]:
         """The kept entries; a missing, unreadable or damaged file, or one others may read, keeps none (it is

@@ -65,3 +65,10 @@ def test_a_damaged_or_shared_file_keeps_nothing_and_is_written_again_private(tmp
     assert sessions.cookies(URL, USER, "pw") == {}
     sessions.keep(URL, USER, "pw", {"SID": "def"})
     assert stat.S_IMODE(sessions.path.stat().st_mode) == 0o600 and sessions.cookies(URL, USER, "pw") == {"SID": "def"}
+
+
+def test_a_file_that_cannot_be_written_costs_a_login_not_the_run(tmp_path):
+    (tmp_path / "taken").write_text("a file where the sessions' folder would be")
+    sessions = Sessions(tmp_path / "taken" / "s.json")
+    sessions.keep(URL, USER, "pw", {"SID": "abc"})
+    assert sessions.cookies(URL, USER, "pw") == {}
