@@ -116,6 +116,16 @@ def missing_libraries(title: str, fix_where: str, wanted: dict[str, tuple[str, s
     return {name: spec for name, spec in wanted.items() if name.lower() not in current}
 
 
+def lan_session() -> requests.Session:
+    """An HTTP session for the apps, which the deploy reaches directly at the addresses its settings give: without
+    requests' reading of the environment on every call (HTTP_PROXY and NO_PROXY, ~/.netrc, CA bundle variables), so
+    a proxy meant for the internet never carries a call to the box and netrc never adds credentials to it; it is
+    also ~0.4 ms of CPU less a call (~54 calls a Docker guest in a no-op run)."""
+    session = requests.Session()
+    session.trust_env = False
+    return session
+
+
 def wait_ready(session, probe_url: str, title: str, url: str, timeout_s: int, container: str) -> None:
     """Wait until probe_url answers 200: a bounded wait at execute, one look while preparing."""
     deadline = time.monotonic() + timeout_s
@@ -171,7 +181,7 @@ class LoginApi(SharedReads):
     def __init__(self, url: str, username: str, password: str, ready_timeout_s: int = 120):
         self.url, self.username, self._password = url.rstrip("/"), username, password
         self.ready_timeout_s = ready_timeout_s
-        self._session = requests.Session()
+        self._session = lan_session()
         self._ready = self._logged_in = False
 
     def __repr__(self) -> str:  # never the password

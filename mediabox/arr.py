@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import requests
-
-from mediabox.apps import AppError, SharedReads, send, wait_ready
+from mediabox.apps import AppError, SharedReads, lan_session, send, wait_ready
 
 MASK = "********"  # what the apps send back instead of a stored password or key
 
@@ -48,7 +46,7 @@ class Connection(SharedReads):
     def __init__(self, title: str, url: str, api_key: str, version: str = "v3", ready_timeout_s: int = 120):
         self.title, self.url, self.base, self.ready_timeout_s = title, url.rstrip("/"), f"/api/{version}", \
             ready_timeout_s
-        self._session = requests.Session()
+        self._session = lan_session()
         self._session.headers["X-Api-Key"] = api_key
         self._ready = False
 
