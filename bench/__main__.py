@@ -11,8 +11,8 @@ bench/results.md and the README's table, and prints the table. It exits non-zero
 - services_ratio: the no-op with every service enabled divided by the 8 GB preset's;
 - hosts3_ratio: the no-op with three Docker guests (`python -m lab up --docker-guests 3`, each with the 8 GB
   preset's stack, converged first) divided by the no-op with one of them (`--limit` to the Proxmox host, the NAS
-  and lab-docker), five of each taken in turns in the same lab: the other guests' containers load the lab's cores
-  in both alike (a real deploy runs from another machine than the box). The ratio is the median of the five
+  and lab-docker), nine of each taken in turns in the same lab: the other guests' containers load the lab's cores
+  in both alike (a real deploy runs from another machine than the box). The ratio is the median of the nine
   pairs' ratios, so drift in the machine's speed falls on both halves of a pair (hosts3_noop_s and
   hosts3_one_guest_noop_s are the medians of each). The lab goes back to one guest afterwards.
 
@@ -44,6 +44,9 @@ RESULTS = ROOT / "bench"
 README = ROOT / "README.md"
 MARKS = ("<!-- bench: start -->", "<!-- bench: end -->")
 RUNS = 5
+# hosts3_ratio's pairs: a ratio of two runs moves more than either run, so it takes more of them (sets of five
+# paired runs in the same lab, minutes apart, gave medians from 1.13 to 1.42).
+PAIRS = 9
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
 # POSTs that change no state: logins (Proxmox's ticket, qBittorrent, Jellyfin, Audiobookshelf, autobrr) and the
 # apps' tests of a stored download client or application (run when its password reads back masked).
@@ -107,7 +110,7 @@ def noop(data: dict | None = None, runs: int = RUNS) -> dict:
     return summary([deploy(data) for _ in range(runs)])
 
 
-def noops_in_turns(limit: tuple[str, ...], runs: int = RUNS) -> tuple[dict, dict, float]:
+def noops_in_turns(limit: tuple[str, ...], runs: int = PAIRS) -> tuple[dict, dict, float]:
     """No-op deploys limited to some hosts and of every host, taken in turns: (limited, every host, the median of
     each pair's ratio every/limited)."""
     pairs = [(deploy(limit=limit), deploy()) for _ in range(runs)]
