@@ -55,8 +55,10 @@ class Connection:
         deadline = time.monotonic() + self.ready_timeout_s
         while True:
             try:
-                if kept:  # one read; qBittorrent answers a session it no longer knows with a 403 (no failed login:
-                    client.app_version()  # no step toward a ban), on which qbittorrent-api logs in, in a new session
+                if kept:
+                    # One read. qBittorrent answers a session it no longer knows with a 403, which is no failed
+                    # login (no step toward a ban); qbittorrent-api then logs in, in a new HTTP session.
+                    client.app_version()
                 else:
                     client.auth_log_in()
                 cookies = requests.utils.dict_from_cookiejar(_cookie_jar(client))
