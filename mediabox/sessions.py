@@ -34,7 +34,7 @@ class Sessions:
 
     def keep(self, url: str, username: str, password: str, cookies: dict[str, str]) -> None:
         now = int(time.time())
-        entries = {key: entry for key, entry in self._read().items() if entry.get("at", 0) > now - KEPT_S}
+        entries = {key: entry for key, entry in self._read().items() if entry["at"] > now - KEPT_S}
         entries[_key(url, username, password)] = {"cookies": dict(cookies), "at": now}
         try:
             write_private(self.path, json.dumps(entries, indent=1, sort_keys=True) + "\n")
@@ -50,8 +50,10 @@ class Sessions:
             entries = json.loads(self.path.read_text())
         except (OSError, ValueError):
             return {}
-        return {key: entry for key, entry in entries.items() if isinstance(entry, dict)} \
-            if isinstance(entries, dict) else {}
+        if not isinstance(entries, dict):
+            return {}
+        return {key: entry for key, entry in entries.items()
+                if isinstance(entry, dict) and isinstance(entry.get("at"), (int, float))}
 
 
 def _key(url: str, username: str, password: str) -> str:

@@ -56,11 +56,13 @@ def test_a_damaged_or_shared_file_keeps_nothing_and_is_written_again_private(tmp
     sessions = Sessions(tmp_path / "s.json")
     assert sessions.cookies(URL, USER, "pw") == {}  # no file yet
     for damaged in ("{not json", "[1, 2]", json.dumps({"k": "v"}),
-                    json.dumps({"k": {"cookies": ["SID"], "at": time.time()}})):
+                    json.dumps({"k": {"cookies": ["SID"], "at": time.time()}}),
+                    json.dumps({"k": {"cookies": {"SID": "x"}, "at": "yesterday"}})):
         sessions.path.write_text(damaged)
         os.chmod(sessions.path, 0o600)
         assert sessions.cookies(URL, USER, "pw") == {}
-    sessions.keep(URL, USER, "pw", {"SID": "abc"})
+    sessions.keep(URL, USER, "pw", {"SID": "abc"})  # over the last damaged file
+    assert sessions.cookies(URL, USER, "pw") == {"SID": "abc"}
     os.chmod(sessions.path, 0o644)
     assert sessions.cookies(URL, USER, "pw") == {}
     sessions.keep(URL, USER, "pw", {"SID": "def"})
