@@ -11,6 +11,7 @@ operations, order and names.
   operation and every fact it reads, ~0.3 ms each time for a list that never changes (~0.02 s a Docker guest).
   `global_arguments_once()` keeps the first answer.
 """
+
 from __future__ import annotations
 
 import functools

@@ -1,6 +1,6 @@
 """Sessions kept between runs, for an app whose only credential is a password it checks with a deliberately slow
 hash on every login (qBittorrent before 5.2: PBKDF2-HMAC-SHA512, 100,000 rounds; ~0.1 s of CPU on the lab's Xeon,
-several times that on an N3450). The session cookies it gave are kept in a file next to the secrets file, 0600 like
+more on an N3450). The session cookies it gave are kept in a file next to the secrets file, 0600 like
 it (a session is a credential), under a digest of the app's URL, the user and the password: another app, another
 user or a changed password never finds them. A run within the app's session timeout (qBittorrent: an hour since the
 session was last used) goes on with them instead of logging in; an entry not written for a day is dropped."""
