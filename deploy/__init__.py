@@ -14,7 +14,7 @@ from pyinfra import host as current_host
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.context import ctx_inventory
 
-from mediabox import pve, registration
+from mediabox import pve, readahead, registration
 from mediabox.connection import no_delay
 from mediabox.run import Run, validate
 from mediabox.settings import STAGES, Settings, SettingsError
@@ -44,6 +44,7 @@ def run_stages() -> None:
     settings = run.settings[current_host.name]
     no_delay(current_host)
     registration.tuned()
+    readahead.install()
     # pyinfra names an operation by the line numbers of its call stack alone: host.loop adds the stage's index,
     # so that operations on the same line of two stage modules stay apart.
     for stage in current_host.loop(STAGES):
@@ -57,6 +58,7 @@ def run_restore() -> None:
     settings = run.settings[current_host.name]
     no_delay(current_host)
     registration.tuned()
+    readahead.install()
     if settings.restore_service is None:
         raise RunRefused("\nrestore.py needs the service to restore: add `--data restore_service=<service>` (or "
                          "`all`), and `--data restore_snapshot=<name>` for another snapshot than the latest. "

@@ -14,7 +14,7 @@ from pyinfra.facts.server import LinuxDistribution
 from deploy import RunRefused, pve_api
 from facts.disks import DisksById
 from facts.hardware import GpuRenderNodes
-from mediabox import pve
+from mediabox import pve, readahead
 from mediabox.run import Run
 from mediabox.settings import Problem, Settings, render
 
@@ -36,6 +36,7 @@ def apply(run: Run, settings: Settings) -> None:
 def check_proxmox_host(run: Run, s: Settings) -> list[Problem]:
     problems = _check_api(run, s)
     guests = [run.settings[name] for name in run.hosts_in("docker_guests") + run.hosts_in("nas_guests")]
+    readahead.will_read([(Memory, {}), (Cpus, {}), (DisksById, {}), (GpuRenderNodes, {}), (DebPackages, {})])
 
     memory_mb = host.get_fact(Memory) or 0
     wanted_mb = s.host_memory_reserve_mb + sum(g.guest_memory for g in guests)

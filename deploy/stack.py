@@ -9,7 +9,7 @@ from pyinfra import host, inventory
 from deploy import maintenance
 from facts.docker import ComposeState
 from facts.system import GroupId
-from mediabox import arr, compose, mylar3, qbt
+from mediabox import arr, compose, mylar3, qbt, readahead
 from mediabox.catalog import SERVICES
 from mediabox.run import Run, at_once
 from mediabox.settings import Settings
@@ -63,8 +63,11 @@ def _seed_configs(run: Run, s: Settings) -> None:
 def plan(run: Run, guest_name: str) -> tuple[compose.Project, list[str]]:
     """A guest's rendered project and the compose services that must run in it."""
     s = run.settings[guest_name]
+    guest = inventory.get_host(guest_name)
+    readahead.will_read([(GroupId, {"group": "render"}),
+                         (ComposeState, {"path": s.stack_dir, "project": compose.PROJECT})], host=guest)
     render_gid = run.once(("render gid", guest_name),
-                          lambda: inventory.get_host(guest_name).get_fact(GroupId, group="render"))
+                          lambda: guest.get_fact(GroupId, group="render"))
     project = run.once(("project", guest_name, run.secrets.version),
                        lambda: compose.render(s, run.secrets, render_gid, run.key_scope(guest_name)))
     return project, [svc.host_name for svc in s.enabled_services()]

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 from pyinfra import host
 from pyinfra.api import OperationValueError, operation
+from pyinfra.facts.files import File
 
 from mediabox import plan
 from mediabox.apps import AppCommand, AppError, Sealed, deferred_while_down
 from mediabox.arr import MASK, Connection
+from mediabox.readahead import reads
 from operations.storage import seed_file
 
 
+@reads(lambda path, **_: [(File, {"path": path})])
 @operation()
 def seed_config(path: str, api_key: str, owner: str):
     """

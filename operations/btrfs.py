@@ -7,9 +7,11 @@ from pyinfra.api import OperationError, OperationValueError, QuoteString, String
 
 from facts.btrfs import BtrfsFilesystems, BtrfsProfiles, BtrfsSubvolumes
 from facts.disks import BlockDevice
+from mediabox.readahead import reads
 from mediabox.settings import disk_serial
 
 
+@reads(lambda disks, **_: [*((BlockDevice, {"device": disk}) for disk in disks), (BtrfsFilesystems, {})])
 @operation()
 def pool(label: str, disks: list[str], wipe_serials: list[str] | tuple[str, ...] = ()):
     """
@@ -100,6 +102,7 @@ def _degraded(label: str, uuid: str, missing: list[str], members: dict) -> str:
         "  5. put the new disk in pool_disks, umount, and run the deploy again")
 
 
+@reads(lambda path, **_: [(BtrfsProfiles, {"path": path})])
 @operation()
 def raid1_profiles(path: str, convert: bool = False):
     """
@@ -134,6 +137,7 @@ def raid1_profiles(path: str, convert: bool = False):
     yield StringCommand("btrfs balance start -dconvert=raid1,soft -mconvert=raid1,soft", QuoteString(path))
 
 
+@reads(lambda mount, **_: [(BtrfsSubvolumes, {"path": mount})])
 @operation()
 def subvolume(mount: str, subvolume: str):
     """

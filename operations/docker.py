@@ -26,6 +26,7 @@ from facts.docker import ComposePluginVersion, ComposeState, RuncVersion
 from facts.system import FileStates
 from mediabox import compose, plan, rollback
 from mediabox.apps import AppCommand, AppError
+from mediabox.readahead import reads
 from operations.storage import SNAPSHOTS_TAKEN, restore_command
 
 # runc's fixes for CVE-2025-31133/-52565/-52881 (1.2.8, 1.3.3, 1.4.0) reopen /proc files in a way that
@@ -44,6 +45,7 @@ def _numbers(version: str) -> tuple[int, ...]:
     return tuple(int(n) for n in re.findall(r"\d+", version.split("+")[0])[:4])
 
 
+@reads(lambda lxc_pve: [(RuncVersion, {})])
 @operation()
 def runtime_supported(lxc_pve: str | None):
     """
@@ -75,6 +77,7 @@ def runtime_supported(lxc_pve: str | None):
     yield from ()  # a check: it never yields a command
 
 
+@reads(lambda dest, **_: [(ComposePluginVersion, {"path": dest})])
 @operation()
 def compose_plugin(src: str, dest: str, version: str):
     """
@@ -105,6 +108,7 @@ def compose_plugin(src: str, dest: str, version: str):
     yield StringCommand("chmod 755", QuoteString(dest))
 
 
+@reads(lambda path, **_: [(ComposeState, {"path": path, "project": compose.PROJECT})])
 @operation()
 def compose_project(path: str, files: dict[str, str], services: list[str], timeout_s: int = 300,
                     snapshot_for: str | None = None):
@@ -246,6 +250,7 @@ def _shell(host, command: str, must: bool = False) -> tuple[bool, str]:
     return ok, output.stdout
 
 
+@reads(lambda path, service, **_: [(FileStates, {"paths": [f"{path}/{compose.ENV_DIR}/{service}.env"]})])
 @operation()
 def service_env(path: str, service: str, text: str | Callable[[], str | None], timeout_s: int = 300):
     """
@@ -288,6 +293,7 @@ def service_env(path: str, service: str, text: str | Callable[[], str | None], t
                         f"{shlex.quote(name)} {LAST_GOOD}/{shlex.quote(name)}; }}")
 
 
+@reads(lambda path, **_: [(ComposeState, {"path": path, "project": compose.PROJECT})])
 @operation()
 def compose_services(path: str, services: list[str], running: bool = True, timeout_s: int = 300):
     """

@@ -12,6 +12,7 @@ from pyinfra.facts.files import FileContents
 
 from facts.proxmox import TemplateGroupId
 from mediabox import lxc, plan, pve
+from mediabox.readahead import reads
 
 
 @operation()
@@ -98,6 +99,7 @@ def _download(api: ProxmoxAPI, node: str, path: list[str], params: dict, what: s
     pve.run_task(api, lambda: endpoint.post(**params), what, timeout_s=900)
 
 
+@reads(lambda template_path, **_: [(TemplateGroupId, {"path": template_path, "group": "render"})] * bool(template_path))
 @operation()
 def container(api: ProxmoxAPI, node: str, config: dict, restart: bool = False, template_path: str | None = None):
     """
@@ -214,6 +216,7 @@ def _start(api: ProxmoxAPI, node: str, vmid: int) -> None:
                  timeout_s=300)
 
 
+@reads(lambda vmid, **_: [(FileContents, {"path": f"/etc/pve/lxc/{vmid}.conf"})])
 @operation()
 def container_raw_lxc(vmid: int, lines: list[str]):
     """

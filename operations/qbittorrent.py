@@ -7,13 +7,16 @@ from collections.abc import Callable
 
 from pyinfra import host
 from pyinfra.api import OperationValueError, operation
+from pyinfra.facts.files import File
 
 from mediabox import plan
 from mediabox.apps import AppCommand, AppError, deferred_while_down
 from mediabox.qbt import Connection
+from mediabox.readahead import reads
 from operations.storage import seed_file
 
 
+@reads(lambda path, **_: [(File, {"path": path})])
 @operation()
 def seed_config(path: str, username: str, password_pbkdf2: str | Callable[[], str], webui_port: int, listen_port: int,
                 owner: str):

@@ -9,10 +9,12 @@ from pyinfra.api import OperationValueError, QuoteString, StringCommand, operati
 
 from facts.samba import SambaPasswordFingerprint
 from mediabox import ntlm
+from mediabox.readahead import reads
 
 USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 
 
+@reads(lambda user, **_: [(SambaPasswordFingerprint, {"user": user})])
 @operation()
 def user(user: str, password: str):
     """

@@ -25,8 +25,10 @@ from facts.disks import BlockDevice
 from facts.system import FstabEntries, HardlinkProbe, PathOwnership
 from mediabox import plan
 from mediabox.apps import AppCommand, AppError, refusal
+from mediabox.readahead import reads
 
 
+@reads(lambda device, **_: [(BlockDevice, {"device": device}), (FstabEntries, {})])
 @operation()
 def fstab_entry(path: str, device: str, fstype: str, options: list[str]):
     """
@@ -63,6 +65,7 @@ def fstab_entry(path: str, device: str, fstype: str, options: list[str]):
     )
 
 
+@reads(lambda **_: [(Mounts, {})])
 @operation()
 def mounted(path: str, fstype: str, options: list[str]):
     """
@@ -97,6 +100,7 @@ def mounted(path: str, fstype: str, options: list[str]):
     yield StringCommand("mount", QuoteString(path))
 
 
+@reads(lambda paths, **_: [(PathOwnership, {"paths": paths})])
 @operation()
 def directories(paths: list[str], uid: int, gid: int, mode: str, inside: str | None = None):
     """
@@ -135,6 +139,7 @@ def directories(paths: list[str], uid: int, gid: int, mode: str, inside: str | N
         yield StringCommand("chmod", mode, *map(QuoteString, chmod))
 
 
+@reads(lambda source, target: [(HardlinkProbe, {"source": source, "target": target})])
 @operation()
 def hardlinks_work(source: str, target: str):
     """
@@ -275,6 +280,7 @@ def restore_command(mount: str, snapshot: str, services: list[str]) -> str:
     return " && ".join([f"btrfs subvolume snapshot -r {appdata} {before} >/dev/null", *copies])
 
 
+@reads(lambda path, **_: [(File, {"path": path})])
 @operation()
 def seed_file(path: str, text: str | Callable[[], str], owner: str, kept_by: str):
     """

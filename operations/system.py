@@ -18,8 +18,10 @@ from pyinfra.operations import apt, files, server, systemd
 from facts.system import Account, FileStates, MaintenanceCheck, SmartSupport, UnitStates
 from mediabox import plan
 from mediabox.apps import preparing
+from mediabox.readahead import reads
 
 
+@reads(lambda names: [(DebPackages, {})])
 @operation()
 def packages(names: list[str]):
     """
@@ -45,6 +47,7 @@ def packages(names: list[str]):
     yield from apt.packages._inner(packages=missing, no_recommends=True)
 
 
+@reads(lambda key, **_: [(Sysctl, {"keys": [key]})])
 @operation()
 def sysctl_at_least(key: str, minimum: int, persist_file: str):
     """
@@ -69,6 +72,7 @@ def sysctl_at_least(key: str, minimum: int, persist_file: str):
     yield from server.sysctl._inner(key=key, value=max(current, minimum), persist=True, persist_file=persist_file)
 
 
+@reads(lambda disks, **_: [(SmartSupport, {"device": disk}) for disk in disks])
 @operation()
 def smartd(disks: list[str], notify_command: str):
     """
@@ -100,6 +104,7 @@ def smartd(disks: list[str], notify_command: str):
 CHECKS = {"diskcheck": "the pool's free space and btrfs device errors", "containers": "every container of the stack"}
 
 
+@reads(lambda job: [(MaintenanceCheck, {"job": job})])
 @operation()
 def check_passes(job: str):
     """
@@ -129,6 +134,7 @@ def check_passes(job: str):
     yield from ()  # a check: it never yields a command
 
 
+@reads(lambda files, absent: [(FileStates, {"paths": [*files, *(absent or [])]})])
 @operation()
 def files_present(files: dict[str, list[str]], absent: list[str] | None = None):
     """
@@ -179,6 +185,7 @@ def files_present(files: dict[str, list[str]], absent: list[str] | None = None):
         host.noop(f"{len(paths)} files as they should be")
 
 
+@reads(lambda units: [(UnitStates, {"units": units})])
 @operation()
 def units_on(units: list[str]):
     """
@@ -202,6 +209,7 @@ def units_on(units: list[str]):
     yield StringCommand("systemctl enable --now " + " ".join(shlex.quote(u) for u in todo))
 
 
+@reads(lambda units: [(UnitStates, {"units": units})])
 @operation()
 def units_off(units: list[str]):
     """
@@ -230,6 +238,7 @@ def _check_unit_names(operation_name: str, units: list[str]) -> None:
         raise OperationValueError(f"{operation_name} needs systemd unit names, got {units!r}")
 
 
+@reads(lambda user, **_: [(Account, {"user": user})])
 @operation()
 def account(user: str, uid: int, gid: int, shell: str = "/usr/sbin/nologin", home: str = "/nonexistent"):
     """

@@ -17,7 +17,7 @@ from pyinfra.api.exceptions import OperationError
 from pyinfra.api.state import State
 from pyinfra.context import ctx_host, ctx_state
 
-from mediabox import apps, plan
+from mediabox import apps, plan, readahead
 from mediabox.apps import AppError
 from mediabox.secrets import Secrets
 
@@ -26,6 +26,8 @@ FIXTURES = Path(__file__).parent / "operations"
 CHECKS_ONLY = {"docker.runtime_supported", "system.check_passes"}
 CASES = sorted(FIXTURES.glob("*/*.json"))
 # Operations whose changes a --dry run lists item by item (mediabox.plan): a change case says its plan lines.
+# Reads whose arguments come from an earlier read, so no operation can declare them ahead (mediabox.readahead).
+READ_AFTER_A_READ = {"system.sysctl_at_least": "FindInFile looks for the value that the Sysctl read decides"}
 PLANNED = {"proxmox", "docker", "qbittorrent", "arr", "jellyfin", "seerr", "autobrr", "audiobookshelf", "apps"}
 
 
@@ -41,8 +43,10 @@ class FakeHost:
         self.facts = facts
         self.noop_description: str | None = None
         self.data: dict = {}
+        self.read: list[tuple] = []
 
     def get_fact(self, fact_cls, *args, **kwargs):
+        self.read.append(read_key(fact_cls, kwargs))
         module = fact_cls.__module__.removeprefix("pyinfra.facts.")
         value = self.facts[f"{module}.{fact_cls.__name__}"]
         if kwargs:
@@ -219,6 +223,10 @@ RECORDED = {"api": RecordedApi, "app": RecordedArr, "jellyfin": RecordedJellyfin
             "secrets": lambda values: Secrets(Path("/nonexistent/secrets.yml"), values)}
 
 
+def read_key(fact_cls, kwargs: dict) -> tuple:
+    return fact_cls, json.dumps(readahead._fact_kwargs(fact_cls, kwargs), sort_keys=True)
+
+
 def empty_state() -> State:
     """A State with a config and no hosts (State() alone skips init for an empty inventory)."""
     state = State()
@@ -291,3 +299,9 @@ def test_operation(case, caplog):
         assert shown == spec["plan"], "the plan lines of this change"
     if not commands:
         assert fake.noop_description == spec["noop_description"]
+        # A converged host's reads are all declared (mediabox.readahead): a no-op run reads them in one command.
+        bound = inspect.signature(operation._inner).bind(*spec.get("args", []), **spec.get("kwargs", {}))
+        bound.apply_defaults()
+        declared = getattr(operation, "declared_reads", lambda **_: [])(**bound.arguments)
+        if f"{module}.{name}" not in READ_AFTER_A_READ:
+            assert set(fake.read) <= {read_key(fact_cls, kwargs) for fact_cls, kwargs in declared}

@@ -87,14 +87,16 @@ def cli_value(value) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def deploy(data: dict | None = None, *extra: str, timeout: int = 900) -> Deploy:
+def deploy(data: dict | None = None, *extra: str, timeout: int = 900, counts: Path | None = None) -> Deploy:
     """`pyinfra -y inventory/lab.py deploy.py` with `--data key=value` overrides, as a user runs it
-    (without -y for a --dry run, so pyinfra prints the changes it detected)."""
-    args = [PYINFRA, *([] if "--dry" in extra else ["-y"]), "inventory/lab.py", "deploy.py", *extra]
+    (without -y for a --dry run, so pyinfra prints the changes it detected); with counts, through bench.counted,
+    which writes there what the run asked of the hosts and the APIs."""
+    command = [sys.executable, "-m", "bench.counted"] if counts else [PYINFRA]
+    args = [*command, *([] if "--dry" in extra else ["-y"]), "inventory/lab.py", "deploy.py", *extra]
     for key, value in (data or {}).items():
         args += ["--data", f"{key}={cli_value(value)}"]
-    done = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "PYINFRA_PROGRESS": "off"})
+    env = {**os.environ, "PYINFRA_PROGRESS": "off", **({"BENCH_COUNTS": str(counts)} if counts else {})}
+    done = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=timeout, env=env)
     return Deploy(done.returncode, done.stdout + done.stderr)
 
 
