@@ -1,8 +1,8 @@
 """A host's facts read in one remote command, and read once, for as long as the run has changed nothing.
 
 pyinfra 3 runs one remote command for every fact an operation reads, and reads again what another operation
-read: a Docker guest's no-op ran 16, `dpkg -l` twice and `docker ps` twice (and pyinfra without `-y` runs every
-operation body twice: at prepare, then at execute). Here:
+read: a Docker guest's no-op ran 18 remote commands, `dpkg -l` twice and `docker ps` twice among them (and pyinfra
+without `-y` runs every operation body twice: at prepare, then at execute). Here:
 
 - An operation says what it will read with `@reads(...)`, a function of its arguments, when a stage calls it.
   The host's first read of any of them runs all of the host's pending ones in one command, each part in its own
@@ -101,10 +101,12 @@ def will_read(wanted: list[Read], host=None) -> None:
     """Reads that the current host (or this one: a Host) will make, for its next read to make with it."""
     state, host = ctx_state.get(), host or ctx_host.get()
     run = of(state)
+    if run.changed:
+        return
     pending = run.pending.setdefault(host.name, {})
     for cls, kwargs in wanted:
         key = _key(state, host, cls, kwargs)
-        if key is not None and key not in run.kept and not run.changed:
+        if key is not None and key not in run.kept:
             pending.setdefault(key, (cls, _fact_kwargs(cls, kwargs)))
 
 
@@ -141,9 +143,10 @@ def _read_pending(state, host, run: RunReads, executor: str) -> None:
     batch = [(key, read) for key, read in batch if key not in run.kept]
     if not batch:
         return
-    parts = []
+    parts, made = [], []
     for index, (_, (cls, kwargs)) in enumerate(batch):
-        fact = cls()
+        fact = cls()  # one instance makes the command and parses its output, as in pyinfra (Mounts keeps state)
+        made.append(fact)
         part = fact.command(**kwargs) if callable(fact.command) else fact.command
         needs = fact.requires_command(**kwargs)
         if needs:
@@ -155,14 +158,14 @@ def _read_pending(state, host, run: RunReads, executor: str) -> None:
     if not status or run.changed:
         return
     answers = split(output.stdout_lines, run.marker)
-    for index, (key, (cls, _)) in enumerate(batch):
+    for index, ((key, _), fact) in enumerate(zip(batch, made, strict=True)):
         exit_status, lines = answers.get(index, (None, []))
         if exit_status != 0 or lines == [MISSING_COMMAND]:
             continue
         try:
-            run.kept[key] = cls().process(lines) if lines else cls().default()
+            run.kept[key] = fact.process(lines) if lines else fact.default()
         except Exception:  # noqa: BLE001 - not kept: the operation's own read says what went wrong
-            logger.debug("%s: %s not kept from the batched read", host.name, cls.__name__)
+            logger.debug("%s: %s not kept from the batched read", host.name, type(fact).__name__)
     logger.debug("%s: %d facts read in one command", host.name, len(batch))
 
 

@@ -48,6 +48,19 @@ class Unparsable(FactBase):
         return int(output[0])
 
 
+class Stateful(FactBase):
+    """Like pyinfra's Mounts: command() leaves on the instance what process() needs."""
+
+    @override
+    def command(self):
+        self.prefix = "seen:"
+        return "echo x"
+
+    @override
+    def process(self, output):
+        return self.prefix + output[0]
+
+
 class WithPrecondition(FactBase):
     command = "echo checked"
 
@@ -82,13 +95,14 @@ def test_declared_reads_are_one_command_and_the_same_values_as_pyinfras(local, t
     state, host, ran = local
     (tmp_path / "a").write_text("a\n")
     a, b = str(tmp_path / "a"), str(tmp_path / "b")
-    wanted = [(FileStates, {"paths": [a, b]}), (File, {"path": a}), (NoNewline, {})]
+    wanted = [(FileStates, {"paths": [a, b]}), (File, {"path": a}), (NoNewline, {}), (Stateful, {})]
     pyinfras = [readahead.ORIGINAL["get_fact"](state, host, fact, kwargs=kwargs) for fact, kwargs in wanted]
     ran.clear()
     readahead.will_read(wanted)
     assert [host.get_fact(fact, **kwargs) for fact, kwargs in wanted] == pyinfras
     assert len(ran) == 1
     assert pyinfras[2] == ["one", "two"]  # a last line without a newline is still the part's
+    assert pyinfras[3] == "seen:x"
 
 
 def test_a_value_is_read_once_and_handed_out_as_a_copy(local, tmp_path):
