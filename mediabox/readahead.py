@@ -12,6 +12,8 @@ without `-y` runs every operation body twice: at prepare, then at execute). Here
 - The first command that any operation executes on any host (a shell command, an upload, a Python callback:
   the API writes) ends both for the rest of the run: every later read is pyinfra's own, as before. So a run that
   changes something reads afresh what follows the change, and a no-op run reads each host in a few commands.
+- A run without `-y` reads what it showed before asking to go on again (together, as at first) when it goes on:
+  the answer may come minutes later.
 
 A part that fails, finds its program missing or cannot be parsed is not kept: the operation's own read runs it
 again, with pyinfra's own handling of the error. Facts with their own shell or preconditions are never batched.
@@ -33,6 +35,7 @@ from gevent.lock import RLock
 from pyinfra.api import FactBase, StringCommand, command, facts
 from pyinfra.api import host as host_module
 from pyinfra.api.arguments import CONNECTOR_ARGUMENT_KEYS, all_global_arguments, pop_global_arguments
+from pyinfra.api.state import StateStage
 from pyinfra.context import ctx_host, ctx_state
 
 logger = logging.getLogger(__name__)
@@ -50,9 +53,24 @@ class RunReads:
     def __init__(self) -> None:
         self.changed = False
         self.kept: dict[tuple, Any] = {}
+        self.read: dict[tuple, Read] = {}  # what each kept answer was read with
         self.pending: dict[str, dict[tuple, Read]] = {}
+        self.read_again_after_asking = False
         self.locks: dict[str, RLock] = {}
         self.marker = f"mediabox-read-{secrets.token_hex(8)}"
+
+    def keep(self, key: tuple, read: Read, value: Any) -> None:
+        self.kept[key], self.read[key] = copy.deepcopy(value), read
+
+    def after_asking(self, state) -> None:
+        """Once, when a run that asked the user (no -y) starts executing: every kept answer becomes pending again."""
+        if self.read_again_after_asking or state.current_stage != StateStage.Execute \
+                or not state.should_check_for_changes():
+            return
+        self.read_again_after_asking = True
+        for key, read in self.read.items():
+            self.pending.setdefault(key[0], {})[key] = read
+        self.kept.clear()
 
 
 def of(state) -> RunReads:
@@ -113,6 +131,7 @@ def will_read(wanted: list[Read], host=None) -> None:
 def get_fact(state, host, cls, args=None, kwargs=None, ensure_hosts=None, apply_failed_hosts=True):
     """pyinfra.api.facts.get_fact, answered from what this run has read when it has changed nothing since."""
     run = of(state)
+    run.after_asking(state)
     key = None if run.changed or args else _key(state, host, cls, kwargs or {})
     if key is None:
         return ORIGINAL["get_fact"](state, host, cls, args=args, kwargs=kwargs, ensure_hosts=ensure_hosts,
@@ -125,7 +144,7 @@ def get_fact(state, host, cls, args=None, kwargs=None, ensure_hosts=None, apply_
         value = ORIGINAL["get_fact"](state, host, cls, kwargs=kwargs, ensure_hosts=ensure_hosts,
                                      apply_failed_hosts=apply_failed_hosts)
         if not run.changed:
-            run.kept[key] = copy.deepcopy(value)
+            run.keep(key, (cls, _fact_kwargs(cls, kwargs or {})), value)
         return value
 
 
@@ -158,12 +177,12 @@ def _read_pending(state, host, run: RunReads, executor: str) -> None:
     if not status or run.changed:
         return
     answers = split(output.stdout_lines, run.marker)
-    for index, ((key, _), fact) in enumerate(zip(batch, made, strict=True)):
+    for index, ((key, read), fact) in enumerate(zip(batch, made, strict=True)):
         exit_status, lines = answers.get(index, (None, []))
         if exit_status != 0 or lines == [MISSING_COMMAND]:
             continue
         try:
-            run.kept[key] = fact.process(lines) if lines else fact.default()
+            run.keep(key, read, fact.process(lines) if lines else fact.default())
         except Exception:  # noqa: BLE001 - not kept: the operation's own read says what went wrong
             logger.debug("%s: %s not kept from the batched read", host.name, type(fact).__name__)
     logger.debug("%s: %d facts read in one command", host.name, len(batch))

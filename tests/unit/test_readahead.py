@@ -11,6 +11,7 @@ from pyinfra.api import Config, FactBase, FunctionCommand, Inventory, State, Str
 from pyinfra.api import host as host_module
 from pyinfra.api.connect import connect_all
 from pyinfra.api.exceptions import PyinfraError
+from pyinfra.api.state import StateStage
 from pyinfra.context import ctx_host, ctx_state
 from pyinfra.facts.files import File
 from typing_extensions import override
@@ -189,6 +190,27 @@ def test_an_operation_declares_its_reads_when_a_stage_calls_it(local):
     assert [(key[1], key[2]) for key in readahead.of(state).kept] == [
         ("facts.system.FileStates", '{"paths": ["/nonexistent/a", "/nonexistent/b"]}')]
     list(state.get_op_data_for_host(host, meta._hash).command_generator())  # and again at execute
+    assert len(ran) == 1
+
+
+def test_a_run_that_asked_before_going_on_reads_again_together(local, tmp_path):
+    state, host, ran = local  # State() checks for changes, as the CLI without -y
+    target = str(tmp_path / "a")
+    readahead.will_read([(FileStates, {"paths": [target]}), (File, {"path": target})])
+    assert host.get_fact(File, path=target) is None
+    (tmp_path / "a").write_text("written while pyinfra asked\n")
+    state.set_stage(StateStage.Execute)
+    assert host.get_fact(File, path=target)["size"] == 28
+    assert host.get_fact(FileStates, paths=[target])[target]["sha256"]
+    assert len(ran) == 2 and ran[1].count("mediabox-read") == 2
+
+
+def test_a_run_with_yes_keeps_what_it_read_while_preparing(local, tmp_path):
+    state, host, ran = local
+    state.check_for_changes = False  # -y
+    host.get_fact(File, path=str(tmp_path / "a"))
+    state.set_stage(StateStage.Execute)
+    host.get_fact(File, path=str(tmp_path / "a"))
     assert len(ran) == 1
 
 
