@@ -100,6 +100,7 @@ class MaintenanceCheck(FactBase[dict]):
     """
 
     SCRIPT = "/usr/local/sbin/mediabox-maintenance"
+    read_now = True  # a check sees the moment it runs: never read ahead or kept (mediabox.readahead)
 
     @override
     def command(self, job: str) -> StringCommand:

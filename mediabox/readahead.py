@@ -10,13 +10,16 @@ without `-y` runs every operation body twice: at prepare, then at execute). Here
 - Until the run changes something, a fact is read at most once a host: the same fact with the same arguments
   and connector arguments (`_sudo`, ...) gets a copy of the first answer.
 - The first command that any operation executes on any host (a shell command, an upload, a Python callback:
-  the API writes) ends both for the rest of the run: every later read is pyinfra's own, as before. So a run that
-  changes something reads afresh what follows the change, and a no-op run reads each host in a few commands.
+  the API writes) turns batching and keeping off for the rest of the run: every later read is pyinfra's own. So a
+  run that changes something reads afresh what follows the change, and a no-op reads each host in a few commands.
 - A run without `-y` reads what it showed before asking to go on again (together, as at first) when it goes on:
   the answer may come minutes later.
 
-A part that fails, finds its program missing or cannot be parsed is not kept: the operation's own read runs it
-again, with pyinfra's own handling of the error. Facts with their own shell or preconditions are never batched.
+A part that fails, finds its program missing or cannot be parsed is not kept, nor is a batch that fails as a
+whole: the operation's own read runs it again, with pyinfra's own handling of the error. Only batched answers are
+kept. Never kept: facts with their own shell or preconditions, facts that say `read_now = True` (a check that
+must see the moment it runs), short facts, reads with positional or `_` arguments or arguments that are not plain
+data.
 """
 
 from __future__ import annotations
@@ -32,9 +35,10 @@ from collections.abc import Callable
 from typing import Any
 
 from gevent.lock import RLock
-from pyinfra.api import FactBase, StringCommand, command, facts
+from paramiko import SSHException
+from pyinfra.api import FactBase, StringCommand, arguments, command, facts
 from pyinfra.api import host as host_module
-from pyinfra.api.arguments import CONNECTOR_ARGUMENT_KEYS, all_global_arguments, pop_global_arguments
+from pyinfra.api.arguments import CONNECTOR_ARGUMENT_KEYS, pop_global_arguments
 from pyinfra.api.state import StateStage
 from pyinfra.context import ctx_host, ctx_state
 
@@ -81,7 +85,9 @@ def of(state) -> RunReads:
 
 def reads(declare: Callable[..., list[Read]]):
     """Decorate a pyinfra operation (above its @operation()) with the facts its body reads, as a function of its
-    arguments (with their defaults): they are read with the host's next read, in one command.
+    arguments (with their defaults): they are read with the host's next read, in one command. The function runs
+    when a stage calls the operation, before the operation checks its arguments or its `_if`: it may only name
+    read-only facts, and none for arguments the operation would refuse.
 
     .. code:: python
 
@@ -106,12 +112,15 @@ def reads(declare: Callable[..., list[Read]]):
 
 
 def _declared(declare, parameters: inspect.Signature, args, kwargs) -> list[Read]:
-    global_names = {name for name, _ in all_global_arguments()}
+    if any(name in CONNECTOR_ARGUMENT_KEYS for name in kwargs):
+        return []  # read as another user or with another shell: the body's own reads, one by one
+    global_names = {name for name, _ in arguments.all_global_arguments()}
     try:
         bound = parameters.bind_partial(*args, **{k: v for k, v in kwargs.items() if k not in global_names})
         bound.apply_defaults()
         return declare(**bound.arguments)
-    except (TypeError, ValueError, AttributeError):  # arguments the operation refuses, and says why when it runs
+    except (TypeError, ValueError, AttributeError) as error:  # arguments the operation refuses when it runs
+        logger.debug("no reads declared: %s", error)
         return []
 
 
@@ -137,15 +146,12 @@ def get_fact(state, host, cls, args=None, kwargs=None, ensure_hosts=None, apply_
         return ORIGINAL["get_fact"](state, host, cls, args=args, kwargs=kwargs, ensure_hosts=ensure_hosts,
                                     apply_failed_hosts=apply_failed_hosts)
     with _lock(run, host):
-        if key not in run.kept and key in run.pending.get(host.name, {}):
+        if not run.changed and key not in run.kept and key in run.pending.get(host.name, {}):
             _read_pending(state, host, run, executor=key[-1])
-        if key in run.kept:
+        if not run.changed and key in run.kept:
             return copy.deepcopy(run.kept[key])
-        value = ORIGINAL["get_fact"](state, host, cls, kwargs=kwargs, ensure_hosts=ensure_hosts,
-                                     apply_failed_hosts=apply_failed_hosts)
-        if not run.changed:
-            run.keep(key, (cls, _fact_kwargs(cls, kwargs or {})), value)
-        return value
+    return ORIGINAL["get_fact"](state, host, cls, args=args, kwargs=kwargs, ensure_hosts=ensure_hosts,
+                                apply_failed_hosts=apply_failed_hosts)
 
 
 def _lock(run: RunReads, host) -> RLock:
@@ -162,18 +168,16 @@ def _read_pending(state, host, run: RunReads, executor: str) -> None:
     batch = [(key, read) for key, read in batch if key not in run.kept]
     if not batch:
         return
-    parts, made = [], []
-    for index, (_, (cls, kwargs)) in enumerate(batch):
-        fact = cls()  # one instance makes the command and parses its output, as in pyinfra (Mounts keeps state)
-        made.append(fact)
-        part = fact.command(**kwargs) if callable(fact.command) else fact.command
-        needs = fact.requires_command(**kwargs)
-        if needs:
-            part = StringCommand("if command -v", needs, ">/dev/null 2>&1; then (", part, "); else echo",
-                                 f"'{MISSING_COMMAND}';", "fi")
-        parts += ["(", part, ") </dev/null 2>/dev/null; echo", f'"{run.marker} {index} $?";']
-    status, output = host.run_shell_command(StringCommand(*parts), print_output=state.print_fact_output,
-                                            print_input=state.print_fact_input, **json.loads(executor))
+    if not host.connected:
+        return  # pyinfra's own read connects, and says why it could not
+    try:
+        with ctx_host.use(host):  # a fact's command may read this host's other facts (Mounts reads Kernel)
+            made, parts = _parts(batch, run.marker)
+        status, output = host.run_shell_command(StringCommand(*parts), print_output=state.print_fact_output,
+                                                print_input=state.print_fact_input, **json.loads(executor))
+    except (TimeoutError, OSError, SSHException) as error:
+        logger.debug("%s: batched read failed (%s); each fact is read on its own", host.name, error)
+        return
     if not status or run.changed:
         return
     answers = split(output.stdout_lines, run.marker)
@@ -186,6 +190,22 @@ def _read_pending(state, host, run: RunReads, executor: str) -> None:
         except Exception:  # noqa: BLE001 - not kept: the operation's own read says what went wrong
             logger.debug("%s: %s not kept from the batched read", host.name, type(fact).__name__)
     logger.debug("%s: %d facts read in one command", host.name, len(batch))
+
+
+def _parts(batch: list[tuple[tuple, Read]], marker: str) -> tuple[list[FactBase], list]:
+    """The facts, each one instance that makes its command and parses its output (as in pyinfra: Mounts keeps
+    state between them), and the batch's command pieces."""
+    made, parts = [], []
+    for index, (_, (cls, kwargs)) in enumerate(batch):
+        fact = cls()
+        made.append(fact)
+        part = fact.command(**kwargs) if callable(fact.command) else fact.command
+        needs = fact.requires_command(**kwargs)
+        if needs:
+            part = StringCommand("if command -v", needs, ">/dev/null 2>&1; then (", part, "); else echo",
+                                 f"'{MISSING_COMMAND}';", "fi")
+        parts += ["(", part, ") </dev/null 2>/dev/null; echo", f'"{marker} {index} $?";']
+    return made, parts
 
 
 def split(lines: list[str], marker: str) -> dict[int, tuple[int, list[str]]]:
@@ -206,7 +226,7 @@ def split(lines: list[str], marker: str) -> dict[int, tuple[int, list[str]]]:
 
 def _batchable(cls) -> bool:
     return (isinstance(cls, type) and issubclass(cls, FactBase) and cls.shell_executable is None
-            and cls.check_preconditions is FactBase.check_preconditions)
+            and cls.check_preconditions is FactBase.check_preconditions and not getattr(cls, "read_now", False))
 
 
 def _fact_kwargs(cls, kwargs: dict) -> dict:
@@ -237,7 +257,10 @@ def _key(state, host, cls, kwargs: dict) -> tuple | None:
 def _counting(execute):
     @functools.wraps(execute)
     def execute_and_note(self, state, *args, **kwargs):
-        of(state).changed = True
+        run = of(state)
+        run.changed = True
+        run.kept.clear()
+        run.pending.clear()
         return execute(self, state, *args, **kwargs)
 
     execute_and_note.notes_changes = True

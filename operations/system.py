@@ -104,7 +104,6 @@ def smartd(disks: list[str], notify_command: str):
 CHECKS = {"diskcheck": "the pool's free space and btrfs device errors", "containers": "every container of the stack"}
 
 
-@reads(lambda job: [(MaintenanceCheck, {"job": job})])
 @operation()
 def check_passes(job: str):
     """

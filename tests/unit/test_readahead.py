@@ -4,6 +4,7 @@ pyinfra's @local connector: the batch is a real shell command and each value is 
 from __future__ import annotations
 
 import contextlib
+import inspect
 
 import gevent
 import pytest
@@ -16,7 +17,7 @@ from pyinfra.context import ctx_host, ctx_state
 from pyinfra.facts.files import File
 from typing_extensions import override
 
-from facts.system import FileStates
+from facts.system import FileStates, MaintenanceCheck
 from mediabox import readahead
 from operations import system
 
@@ -109,6 +110,7 @@ def test_declared_reads_are_one_command_and_the_same_values_as_pyinfras(local, t
 def test_a_value_is_read_once_and_handed_out_as_a_copy(local, tmp_path):
     _, host, ran = local
     (tmp_path / "a").write_text("a\n")
+    readahead.will_read([(FileStates, {"paths": [str(tmp_path / "a")]})])
     first = host.get_fact(FileStates, paths=[str(tmp_path / "a")])
     first.clear()
     assert host.get_fact(FileStates, paths=[str(tmp_path / "a")]) != {}
@@ -208,10 +210,68 @@ def test_a_run_that_asked_before_going_on_reads_again_together(local, tmp_path):
 def test_a_run_with_yes_keeps_what_it_read_while_preparing(local, tmp_path):
     state, host, ran = local
     state.check_for_changes = False  # -y
+    readahead.will_read([(File, {"path": str(tmp_path / "a")})])
     host.get_fact(File, path=str(tmp_path / "a"))
     state.set_stage(StateStage.Execute)
     host.get_fact(File, path=str(tmp_path / "a"))
     assert len(ran) == 1
+
+
+def test_only_batched_answers_are_kept(local, tmp_path):
+    _, host, ran = local
+    host.get_fact(File, path=str(tmp_path / "a"))  # not declared: pyinfra's own read, every time
+    host.get_fact(File, path=str(tmp_path / "a"))
+    assert len(ran) == 2
+
+
+class NeedsSh(FactBase):
+    command = "echo installed"
+
+    @override
+    def requires_command(self, *args, **kwargs) -> str:
+        return "sh"
+
+
+def test_a_fact_whose_program_is_installed_is_kept(local):
+    _, host, ran = local
+    readahead.will_read([(NeedsSh, {})])
+    assert host.get_fact(NeedsSh) == "installed" and host.get_fact(NeedsSh) == "installed"
+    assert len(ran) == 1
+
+
+def test_a_batch_that_fails_as_a_whole_leaves_each_read_to_pyinfra(local, tmp_path, monkeypatch):
+    state, host, ran = local
+    reading = host.run_shell_command
+
+    def times_out(command, **kwargs):
+        if "mediabox-read" in str(command):
+            raise TimeoutError("the batch took too long")
+        return reading(command, **kwargs)
+
+    monkeypatch.setattr(host, "run_shell_command", times_out)
+    readahead.will_read([(File, {"path": str(tmp_path)}), (NoNewline, {})])
+    assert host.get_fact(NoNewline) == ["one", "two"]
+    assert host.get_fact(File, path=str(tmp_path)) is False  # a directory, as pyinfra's File says
+
+
+class HostNamed(FactBase):
+    @override
+    def command(self):
+        return f"echo {ctx_host.get().name}"
+
+
+def test_a_batch_another_host_starts_is_made_for_the_host_it_reads(local):
+    state, host, _ = local
+    with ctx_host.use(type("Other", (), {"name": "lab-pve"})()):  # the Proxmox host's stage reading a guest
+        readahead.will_read([(HostNamed, {})], host=host)
+        assert host.get_fact(HostNamed) == "@local"
+
+
+def test_no_reads_are_declared_for_another_user_or_for_a_check():
+    declared = readahead._declared(system.files_present.declared_reads, inspect.signature(system.files_present._inner),
+                                   (), {"files": {}, "absent": ["/x"], "_sudo": True})
+    assert declared == []
+    assert not readahead._batchable(MaintenanceCheck)  # a check sees the moment it runs
 
 
 def test_split_tells_the_parts_apart():
