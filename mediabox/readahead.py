@@ -173,6 +173,11 @@ def _read_pending(state, host, run: RunReads, executor: str) -> None:
     try:
         with ctx_host.use(host):  # a fact's command may read this host's other facts (Mounts reads Kernel)
             made, parts = _parts(batch, run.marker)
+    except Exception as error:  # noqa: BLE001 - raised again by the operation's own read of that fact
+        logger.debug("%s: a batched fact could not make its command (%s); each fact is read on its own", host.name,
+                     error)
+        return
+    try:
         status, output = host.run_shell_command(StringCommand(*parts), print_output=state.print_fact_output,
                                                 print_input=state.print_fact_input, **json.loads(executor))
     except (TimeoutError, OSError, SSHException) as error:

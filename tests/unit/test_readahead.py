@@ -254,6 +254,20 @@ def test_a_batch_that_fails_as_a_whole_leaves_each_read_to_pyinfra(local, tmp_pa
     assert host.get_fact(File, path=str(tmp_path)) is False  # a directory, as pyinfra's File says
 
 
+class CannotCommand(FactBase):
+    @override
+    def command(self):
+        raise ValueError("no command for this host")
+
+
+def test_a_fact_that_cannot_make_its_command_fails_in_its_own_read_only(local):
+    _, host, ran = local
+    readahead.will_read([(CannotCommand, {}), (NoNewline, {})])
+    assert host.get_fact(NoNewline) == ["one", "two"]
+    with pytest.raises(ValueError, match="no command"):
+        host.get_fact(CannotCommand)
+
+
 class HostNamed(FactBase):
     @override
     def command(self):
