@@ -134,7 +134,7 @@ def will_read(wanted: list[Read], host=None) -> None:
     for cls, kwargs in wanted:
         key = _key(state, host, cls, kwargs)
         if key is not None and key not in run.kept:
-            pending.setdefault(key, (cls, _fact_kwargs(cls, kwargs)))
+            pending.setdefault(key, (cls, json.loads(key[2])))  # the key holds the command's arguments, filled in
 
 
 def get_fact(state, host, cls, args=None, kwargs=None, ensure_hosts=None, apply_failed_hosts=True):

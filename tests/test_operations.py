@@ -25,9 +25,9 @@ FIXTURES = Path(__file__).parent / "operations"
 # Operations that only check (they pass, or stop the run with the fix) and never change anything.
 CHECKS_ONLY = {"docker.runtime_supported", "system.check_passes"}
 CASES = sorted(FIXTURES.glob("*/*.json"))
-# Operations whose changes a --dry run lists item by item (mediabox.plan): a change case says its plan lines.
 # Reads whose arguments come from an earlier read, so no operation can declare them ahead (mediabox.readahead).
 READ_AFTER_A_READ = {"system.sysctl_at_least": "FindInFile looks for the value that the Sysctl read decides"}
+# Operations whose changes a --dry run lists item by item (mediabox.plan): a change case says its plan lines.
 PLANNED = {"proxmox", "docker", "qbittorrent", "arr", "jellyfin", "seerr", "autobrr", "audiobookshelf", "apps"}
 
 

@@ -26,12 +26,16 @@ class Fails(FactBase):
     command = "echo partial; exit 3"
 
 
-class NotInstalled(FactBase):
-    command = "mediabox-no-such-program --version"
+class NeedsProgram(FactBase):
+    """Answers once pyinfra's guard (requires_command) finds the program."""
 
     @override
-    def requires_command(self, *args, **kwargs) -> str:
-        return "mediabox-no-such-program"
+    def command(self, program: str) -> str:
+        return "echo installed"
+
+    @override
+    def requires_command(self, program: str) -> str:
+        return program
 
 
 class NoNewline(FactBase):
@@ -141,14 +145,15 @@ def test_a_python_callback_counts_as_a_change(local, tmp_path):
     assert len(ran) == 2
 
 
-@pytest.mark.parametrize("fact", [Fails, NotInstalled, Unparsable])
-def test_a_part_that_fails_is_read_again_by_pyinfra(local, fact):
+@pytest.mark.parametrize(("fact", "kwargs"), [(Fails, {}), (NeedsProgram, {"program": "mediabox-no-such-program"}),
+                                             (Unparsable, {})])
+def test_a_part_that_fails_is_read_again_by_pyinfra(local, fact, kwargs):
     state, host, ran = local
-    readahead.will_read([(fact, {}), (FileStates, {"paths": ["/nonexistent"]})])
+    readahead.will_read([(fact, kwargs), (FileStates, {"paths": ["/nonexistent"]})])
     host.get_fact(FileStates, paths=["/nonexistent"])
     assert len(ran) == 1 and readahead.of(state).kept  # the other part is kept
     with contextlib.suppress(ValueError, PyinfraError):  # pyinfra's own read fails the host or raises, as always
-        host.get_fact(fact)
+        host.get_fact(fact, **kwargs)
     assert len(ran) == 2 and "mediabox-read" not in ran[1]
 
 
@@ -224,18 +229,11 @@ def test_only_batched_answers_are_kept(local, tmp_path):
     assert len(ran) == 2
 
 
-class NeedsSh(FactBase):
-    command = "echo installed"
-
-    @override
-    def requires_command(self, *args, **kwargs) -> str:
-        return "sh"
-
-
 def test_a_fact_whose_program_is_installed_is_kept(local):
     _, host, ran = local
-    readahead.will_read([(NeedsSh, {})])
-    assert host.get_fact(NeedsSh) == "installed" and host.get_fact(NeedsSh) == "installed"
+    readahead.will_read([(NeedsProgram, {"program": "sh"})])
+    assert host.get_fact(NeedsProgram, program="sh") == "installed"
+    assert host.get_fact(NeedsProgram, program="sh") == "installed"
     assert len(ran) == 1
 
 
